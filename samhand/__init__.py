@@ -1,0 +1,1 @@
+"""samhand: care across sectors for patients treated at home."""

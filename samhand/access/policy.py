@@ -1,0 +1,371 @@
+"""THE access layer. Every view, API endpoint, FHIR route, export and command that
+touches patient data goes through the functions here; nothing else filters patients.
+
+Rules (security.md #1-#7, #9; issue 2 §5):
+
+* Staff see a patient while an organisation they are actively a member of is on the
+  patient's active care team (the care relation, *tjenstlig behov*), unless the
+  patient has blocked them or their organisation (*sperring*).
+* Emergency access (*akuttilgang*): health personnel (HPR number) may open a patient
+  without a care relation for a limited time with a written reason; the grant is
+  audited at start and stop and queued for review. It overrides a block, and the
+  audit row says the data was blocked.
+* Health information recorded by one sector (hospital / municipality) is shown to the
+  other only while the patient's consent to share it is active.
+* Relatives see only what an active, scoped delegation grants.
+* What a user may not see answers 404, exactly like an id that does not exist, and
+  the denied attempt is audited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404, HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from samhand.audit.models import AuditEvent
+from samhand.audit.services import Actor, queue_for_review, record
+from samhand.orgs.models import Membership, Organisation, Sector
+from samhand.patients.models import (
+    AccessBlock,
+    CareTeamMember,
+    Consent,
+    Delegation,
+    Patient,
+    RelatedPerson,
+)
+
+from .models import EmergencyAccessGrant
+
+
+class AccessDenied(Exception):
+    """A named refusal that a view turns into 403 with a translated message."""
+
+    def __init__(self, message: str, code: str = "denied") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Why the current user may see one patient."""
+
+    basis: str  # AuditEvent.Basis
+    basis_id: str
+    organisation: Organisation | None
+    blocked: bool = False
+    scopes: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------- actors
+
+def actor_for(request: HttpRequest, client: str = "web") -> Actor:
+    """The Actor for audit rows: user, role and acting organisation, from the request."""
+    cached = getattr(request, "_samhand_actor", None)
+    if cached is not None and cached.client == client:
+        return cached
+    user = request.user
+    membership = None
+    if user.is_authenticated:
+        membership = (Membership.objects.active().filter(user=user)
+                      .select_related("organisation").order_by("valid_from").first())
+    actor = Actor(
+        user=user if user.is_authenticated else None,
+        role=membership.role if membership else (
+            getattr(user, "profession", "") if user.is_authenticated else ""),
+        organisation=membership.organisation if membership else None,
+        client=client,
+        source_ip=request.META.get("REMOTE_ADDR"),
+    )
+    request._samhand_actor = actor  # type: ignore[attr-defined]
+    return actor
+
+
+def user_org_ids(user: Any, at: dt.datetime | None = None) -> list[Any]:
+    if not user.is_authenticated:
+        return []
+    return list(Membership.objects.active(at).filter(user=user)
+                .values_list("organisation_id", flat=True))
+
+
+# --------------------------------------------------------------------------- querysets
+
+def _active_relation(org_ids: Iterable[Any], at: dt.datetime) -> QuerySet[CareTeamMember]:
+    return CareTeamMember.objects.filter(
+        patient=OuterRef("pk"), organisation_id__in=list(org_ids), period_start__lte=at,
+    ).filter(Q(period_end__isnull=True) | Q(period_end__gt=at))
+
+
+def _blocked(user: Any, org_ids: Iterable[Any]) -> QuerySet[AccessBlock]:
+    return AccessBlock.objects.filter(patient=OuterRef("pk"), lifted_at__isnull=True).filter(
+        Q(blocked_user=user) | Q(blocked_organisation_id__in=list(org_ids)))
+
+
+def visible_patients(user: Any, at: dt.datetime | None = None) -> QuerySet[Patient]:
+    """Patients the user may see through a care relation (not emergency access)."""
+    if not user.is_authenticated or not user.is_active:
+        return Patient.objects.none()
+    at = at or timezone.now()
+    org_ids = user_org_ids(user, at)
+    if not org_ids:
+        return Patient.objects.none()
+    return Patient.objects.filter(Exists(_active_relation(org_ids, at))).exclude(
+        Exists(_blocked(user, org_ids)))
+
+
+def patients_for_organisation(org: Organisation, user: Any,
+                              at: dt.datetime | None = None) -> QuerySet[Patient]:
+    """One unit's worklist: patients on whose active care team `org` sits. The user must
+    be an active member of `org`; otherwise the list is empty."""
+    at = at or timezone.now()
+    org_ids = user_org_ids(user, at)
+    if org.pk not in org_ids:
+        return Patient.objects.none()
+    return Patient.objects.filter(Exists(_active_relation([org.pk], at))).exclude(
+        Exists(_blocked(user, org_ids)))
+
+
+def active_emergency_grant(user: Any, patient: Patient,
+                           at: dt.datetime | None = None) -> EmergencyAccessGrant | None:
+    at = at or timezone.now()
+    return (EmergencyAccessGrant.objects
+            .filter(user=user, patient=patient, ended_at__isnull=True, started_at__lte=at,
+                    expires_at__gt=at)
+            .select_related("organisation").order_by("-expires_at").first())
+
+
+def _care_relation(user: Any, patient: Patient,
+                   at: dt.datetime) -> tuple[CareTeamMember | None, bool]:
+    """The user's active care relation to the patient, and whether it is blocked."""
+    org_ids = user_org_ids(user, at)
+    if not org_ids:
+        return None, False
+    relation = (CareTeamMember.objects.active(at)
+                .filter(patient=patient, organisation_id__in=org_ids)
+                .select_related("organisation").order_by("period_start").first())
+    if relation is None:
+        return None, False
+    blocked = AccessBlock.objects.filter(patient=patient, lifted_at__isnull=True).filter(
+        Q(blocked_user=user) | Q(blocked_organisation_id__in=org_ids)).exists()
+    return relation, blocked
+
+
+def grant_for(user: Any, patient: Patient, at: dt.datetime | None = None) -> Grant | None:
+    """Why (if at all) the user may see this patient now."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    at = at or timezone.now()
+    relation, blocked = _care_relation(user, patient, at)
+    if relation is not None and not blocked:
+        return Grant(AuditEvent.Basis.CARE_RELATION, str(relation.pk), relation.organisation)
+    emergency = active_emergency_grant(user, patient, at)
+    if emergency is not None:
+        return Grant(AuditEvent.Basis.EMERGENCY, str(emergency.pk), emergency.organisation,
+                     blocked=blocked or AccessBlock.objects.filter(
+                         patient=patient, lifted_at__isnull=True).exists())
+    delegation = active_delegation(user, patient, at)
+    if delegation is not None:
+        return Grant(AuditEvent.Basis.DELEGATION, str(delegation.pk), None,
+                     scopes=tuple(delegation.scopes))
+    return None
+
+
+def active_delegation(user: Any, patient: Patient,
+                      at: dt.datetime | None = None) -> Delegation | None:
+    at = at or timezone.now()
+    return (Delegation.objects
+            .filter(related_person__user=user, related_person__patient=patient,
+                    revoked_at__isnull=True, valid_from__lte=at, valid_to__gt=at)
+            .order_by("-valid_to").first())
+
+
+def delegated_patients(user: Any, at: dt.datetime | None = None) -> QuerySet[Patient]:
+    """Patients a relative acts for, through an active delegation."""
+    if not user.is_authenticated or not user.is_active:
+        return Patient.objects.none()
+    at = at or timezone.now()
+    return Patient.objects.filter(Exists(Delegation.objects.filter(
+        related_person__patient=OuterRef("pk"), related_person__user=user,
+        revoked_at__isnull=True, valid_from__lte=at, valid_to__gt=at)))
+
+
+# --------------------------------------------------------------------------- the gate
+
+def get_patient_for(request: HttpRequest, patient_id: Any, *, code: str = "samhand.patient.read",
+                    action: str = AuditEvent.Action.READ, client: str = "web",
+                    object_type: str = "Patient", scope: str | None = None,
+                    ) -> tuple[Patient, Grant]:
+    """The patient, if the requesting user may see it; else Http404 (and an audit row).
+
+    `scope` is the delegation scope a relative needs for this view; staff ignore it.
+    The successful read is audited here, before the caller builds its response.
+    """
+    actor = actor_for(request, client)
+    patient = Patient.objects.filter(pk=patient_id).first() if _is_uuid(patient_id) else None
+    grant = grant_for(request.user, patient) if patient is not None else None
+    if grant is not None and grant.basis == AuditEvent.Basis.DELEGATION and (
+            scope is None or scope not in grant.scopes):
+        grant = None
+    if patient is None or grant is None:
+        record(actor, code, action, patient_id=patient.pk if patient else None,
+               object_type=object_type, object_ids=[patient_id] if patient else [],
+               outcome=AuditEvent.Outcome.MINOR_FAILURE)
+        raise Http404
+    record(actor, code, action, patient_id=patient.pk, object_type=object_type,
+           object_ids=[patient.pk], basis=grant.basis, basis_id=grant.basis_id,
+           blocked_data=grant.blocked, organisation=grant.organisation or actor.organisation)
+    return patient, grant
+
+
+def _is_uuid(value: Any) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def audit_list(request: HttpRequest, code: str, patients: Iterable[Patient], *,
+               query: str = "", client: str = "web", object_type: str = "Patient") -> None:
+    """Audit a list or search: one row per patient returned (BALP PatientQuery), so that
+    every patient's access log shows that they appeared in someone's list."""
+    actor = actor_for(request, client)
+    patients = list(patients)
+    if not patients:
+        record(actor, code, AuditEvent.Action.EXECUTE, object_type=object_type, query=query,
+               basis=AuditEvent.Basis.CARE_RELATION)
+        return
+    with transaction.atomic():
+        for patient in patients:
+            record(actor, code, AuditEvent.Action.EXECUTE, patient_id=patient.pk,
+                   object_type=object_type, object_ids=[patient.pk], query=query,
+                   basis=AuditEvent.Basis.CARE_RELATION)
+
+
+# --------------------------------------------------------------------------- sectors
+
+def sector_of_user(user: Any) -> set[str]:
+    orgs = Organisation.objects.filter(pk__in=user_org_ids(user))
+    return {org.sector for org in orgs}
+
+
+def may_see_health_info(user: Any, patient: Patient, source: Organisation,
+                        grant: Grant) -> bool:
+    """Health information recorded by `source` crosses to another sector only while the
+    patient's consent to share is active. Emergency access sees everything (audited)."""
+    if grant.basis == AuditEvent.Basis.EMERGENCY:
+        return True
+    if grant.basis == AuditEvent.Basis.DELEGATION:
+        return False
+    viewer_sector = grant.organisation.sector if grant.organisation else None
+    if viewer_sector == source.sector:
+        return True
+    return Consent.objects.active_for(patient, Consent.Scope.SHARE_HEALTH_INFO)
+
+
+def filter_health_info(user: Any, patient: Patient, grant: Grant,
+                       items: Iterable[Any]) -> tuple[list[Any], int]:
+    """Split items with `recorded_by_organisation` into those shown and a hidden count."""
+    shown, hidden = [], 0
+    consent = None
+    for item in items:
+        source = item.recorded_by_organisation
+        if grant.basis == AuditEvent.Basis.EMERGENCY:
+            shown.append(item)
+            continue
+        if grant.basis == AuditEvent.Basis.DELEGATION:
+            hidden += 1
+            continue
+        viewer = grant.organisation.sector if grant.organisation else None
+        if viewer == source.sector:
+            shown.append(item)
+            continue
+        if consent is None:
+            consent = Consent.objects.active_for(patient, Consent.Scope.SHARE_HEALTH_INFO)
+        if consent:
+            shown.append(item)
+        else:
+            hidden += 1
+    return shown, hidden
+
+
+# --------------------------------------------------------------------------- emergency
+
+def start_emergency_access(request: HttpRequest, patient: Patient, *, reason_code: str,
+                           reason_text: str, client: str = "web") -> EmergencyAccessGrant:
+    """Open a patient without a care relation. The caller has re-authenticated the user."""
+    user = request.user
+    actor = actor_for(request, client)
+    if not user.is_authenticated or not user.is_health_personnel:
+        raise AccessDenied(_("Only authorised health personnel (with an HPR number) can use "
+                             "emergency access."), "not_health_personnel")
+    if reason_code not in EmergencyAccessGrant.Reason.values:
+        raise AccessDenied(_("Choose a reason for emergency access."), "reason")
+    if len(reason_text.strip()) < 10:
+        raise AccessDenied(_("Explain in a sentence why you need emergency access."),
+                           "reason_text")
+    if actor.organisation is None:
+        raise AccessDenied(_("You must work in an organisation to use emergency access."),
+                           "no_organisation")
+    now = timezone.now()
+    with transaction.atomic():
+        grant = EmergencyAccessGrant.objects.create(
+            user=user, patient=patient, organisation=actor.organisation,
+            reason_code=reason_code, reason_text=reason_text.strip(), started_at=now,
+            expires_at=now + dt.timedelta(minutes=settings.SAMHAND_EMERGENCY_ACCESS_MINUTES),
+        )
+        blocked = AccessBlock.objects.filter(patient=patient, lifted_at__isnull=True).exists()
+        event = record(actor, "samhand.emergency.started", AuditEvent.Action.EXECUTE,
+                       patient_id=patient.pk, object_type="EmergencyAccessGrant",
+                       object_ids=[grant.pk], basis=AuditEvent.Basis.EMERGENCY,
+                       basis_id=grant.pk, reason_code=reason_code,
+                       reason_text=grant.reason_text, blocked_data=blocked)
+        queue_for_review(event, "emergency_access")
+    return grant
+
+
+def end_emergency_access(request: HttpRequest, grant: EmergencyAccessGrant,
+                         client: str = "web") -> None:
+    if grant.user_id != request.user.pk:
+        raise Http404
+    with transaction.atomic():
+        updated = EmergencyAccessGrant.objects.filter(
+            pk=grant.pk, ended_at__isnull=True).update(ended_at=timezone.now())
+        if updated:
+            record(actor_for(request, client), "samhand.emergency.ended",
+                   AuditEvent.Action.EXECUTE, patient_id=grant.patient_id,
+                   object_type="EmergencyAccessGrant", object_ids=[grant.pk],
+                   basis=AuditEvent.Basis.EMERGENCY, basis_id=grant.pk,
+                   reason_code=grant.reason_code)
+
+
+def close_expired_emergency_grants(now: dt.datetime | None = None) -> int:
+    """Sweep: write the stop record for grants that ran out (idempotent)."""
+    now = now or timezone.now()
+    closed = 0
+    for grant in EmergencyAccessGrant.objects.filter(ended_at__isnull=True, expires_at__lte=now):
+        with transaction.atomic():
+            if EmergencyAccessGrant.objects.filter(pk=grant.pk, ended_at__isnull=True).update(
+                    ended_at=grant.expires_at):
+                record(Actor(client="system"), "samhand.emergency.expired",
+                       AuditEvent.Action.EXECUTE, patient_id=grant.patient_id,
+                       object_type="EmergencyAccessGrant", object_ids=[grant.pk],
+                       basis=AuditEvent.Basis.EMERGENCY, basis_id=grant.pk,
+                       organisation=grant.organisation)
+                closed += 1
+    return closed
+
+
+def relatives_visible(patient: Patient, grant: Grant) -> QuerySet[RelatedPerson]:
+    return patient.relatives.all()
