@@ -151,3 +151,29 @@ def parse_national_id(value: str, *, country: str | None = None, allow_test: boo
     if country == "DK" or (country is None and len(cleaned.replace("-", "")) == 10):
         return parse_cpr(cleaned)
     return parse_norwegian(cleaned, allow_test=allow_test, allow_help=allow_help)
+
+
+def with_control_digits(first9: str) -> str | None:
+    """Append the two classic control digits to 9 digits; None if the number is unusable."""
+    nums = [int(c) for c in first9]
+    k1 = 11 - sum(w * n for w, n in zip(K1_WEIGHTS[:9], nums, strict=True)) % 11
+    k1 = 0 if k1 == 11 else k1
+    if k1 == 10:
+        return None
+    nums.append(k1)
+    k2 = 11 - sum(w * n for w, n in zip(K2_WEIGHTS[:10], nums, strict=True)) % 11
+    k2 = 0 if k2 == 11 else k2
+    if k2 == 10:
+        return None
+    return first9 + str(k1) + str(k2)
+
+
+def synthetic_fnr(birth: dt.date, serial: int, *, test: bool = True) -> str | None:
+    """A synthetic Norwegian number (month + 80 when `test`) for demo and generated data.
+
+    `serial` picks the individual number (000-999); None when that serial has no valid
+    control digits, so callers try the next one.
+    """
+    month = birth.month + (80 if test else 0)
+    first9 = f"{birth.day:02d}{month:02d}{birth.year % 100:02d}{serial % 1000:03d}"
+    return with_control_digits(first9)
