@@ -3,18 +3,22 @@ felles hjelpenummer, synthetic test identities, and Danish CPR.
 
 Pure functions, no Django models. Rules from ../shared/standards.md §C:
 
-* FNR/D-number: 11 digits, two mod-11 control digits. From 2032 the remainder of
-  each control sum may be 0, 1, 2 or 3 (Skatteetaten's new scheme); both schemes are
-  accepted. Sex and birth date are never derived: the register is asked for those.
+* FNR/D-number: 11 digits, two mod-11 control digits. From 2032 the remainder of the
+  first control sum (k1) may be 0, 1, 2 or 3; the second (k2) must still leave 0
+  (Skatteetaten, "Nytt fødselsnummer fra 2032"). Both schemes are accepted. Sex and
+  birth date are never derived: the register is asked for those.
 * D-number: 4 added to the first digit (day + 40).
 * H-number (month + 40) and synthetic test persons (Tenor: month + 80) are accepted
   only when the caller allows them.
-* CPR: 10 digits DDMMYY-SSSS, validated for format and date only (no mod-11 since 2007).
+* CPR: 10 digits DDMMYY-SSSS (the dash optional), validated for format and date only
+  (no mod-11 since 2007).
+* Only ASCII digits count: other Unicode digits ("²", "٣") are refused as a format error.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -22,8 +26,12 @@ from django.utils.translation import gettext_lazy as _
 
 K1_WEIGHTS = (3, 7, 6, 1, 8, 9, 4, 5, 2, 1)
 K2_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2, 1)
-# Remainders the control sums may leave: today only 0; from 2032 also 1, 2, 3.
+# Remainders the first control sum (k1) may leave: today only 0; from 2032 also 1, 2, 3.
+# The second control sum (k2) must leave 0 in both schemes.
 ALLOWED_REMAINDERS = frozenset({0, 1, 2, 3})
+
+_NORWEGIAN_RE = re.compile(r"[0-9]{11}")
+_CPR_RE = re.compile(r"([0-9]{6})-?([0-9]{4})")
 
 
 class IdKind(StrEnum):
@@ -78,20 +86,23 @@ class NationalId:
         return self.value[:6] + "*" * (len(self.value) - 6)
 
 
-def control_digits_ok(digits: str) -> bool:
-    """Both mod-11 control sums of an 11-digit number leave an allowed remainder."""
+def _remainders(digits: str) -> tuple[int, int]:
     nums = [int(c) for c in digits]
     r1 = sum(w * n for w, n in zip(K1_WEIGHTS, nums[:10], strict=True)) % 11
     r2 = sum(w * n for w, n in zip(K2_WEIGHTS, nums[:11], strict=True)) % 11
-    return r1 in ALLOWED_REMAINDERS and r2 in ALLOWED_REMAINDERS
+    return r1, r2
+
+
+def control_digits_ok(digits: str) -> bool:
+    """The control digits satisfy the classic or the 2032 scheme: the k1 sum leaves
+    0, 1, 2 or 3, the k2 sum leaves 0."""
+    r1, r2 = _remainders(digits)
+    return r1 in ALLOWED_REMAINDERS and r2 == 0
 
 
 def control_digits_classic(digits: str) -> bool:
     """The scheme in force before 2032: both remainders must be exactly 0."""
-    nums = [int(c) for c in digits]
-    r1 = sum(w * n for w, n in zip(K1_WEIGHTS, nums[:10], strict=True)) % 11
-    r2 = sum(w * n for w, n in zip(K2_WEIGHTS, nums[:11], strict=True)) % 11
-    return r1 == 0 and r2 == 0
+    return _remainders(digits) == (0, 0)
 
 
 def _date_exists(day: int, month: int, yy: int) -> bool:
@@ -109,7 +120,7 @@ def _date_exists(day: int, month: int, yy: int) -> bool:
 def parse_norwegian(value: str, *, allow_test: bool = False,
                     allow_help: bool = False) -> NationalId:
     digits = value.replace(" ", "")
-    if len(digits) != 11 or not digits.isdigit():
+    if not _NORWEGIAN_RE.fullmatch(digits):
         raise InvalidIdentifier(_("A Norwegian national identity number has 11 digits."),
                                 "format")
     day, month, yy = int(digits[0:2]), int(digits[2:4]), int(digits[4:6])
@@ -136,9 +147,10 @@ def parse_norwegian(value: str, *, allow_test: bool = False,
 
 
 def parse_cpr(value: str) -> NationalId:
-    digits = value.replace("-", "").replace(" ", "")
-    if len(digits) != 10 or not digits.isdigit():
+    match = _CPR_RE.fullmatch(value.replace(" ", ""))
+    if match is None:
         raise InvalidIdentifier(_("A Danish CPR number has 10 digits (DDMMYY-SSSS)."), "format")
+    digits = match.group(1) + match.group(2)
     if not _date_exists(int(digits[0:2]), int(digits[2:4]), int(digits[4:6])):
         raise InvalidIdentifier(_("The number does not start with a valid date."), "date")
     return NationalId(IdKind.CPR, digits)
