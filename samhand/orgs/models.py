@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 def validate_org_number(value: str) -> None:
     """Norwegian organisasjonsnummer: 9 digits, mod-11 check digit (weights 3,2,7,6,5,4,3,2)."""
-    if len(value) != 9 or not value.isdigit():
+    if len(value) != 9 or not (value.isascii() and value.isdigit()):
         raise ValidationError(_("An organisation number has 9 digits."), code="format")
     weights = (3, 2, 7, 6, 5, 4, 3, 2)
     remainder = sum(int(d) * w for d, w in zip(value[:8], weights, strict=True)) % 11
