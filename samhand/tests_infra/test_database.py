@@ -29,7 +29,7 @@ def test_tests_run_in_a_separate_test_database() -> None:
     name = str(connection.settings_dict["NAME"])
 
     if connection.vendor == "sqlite":
-        assert connection.is_in_memory_db() or "test" in name
+        assert name == ":memory:" or "mode=memory" in name or "test" in name
     else:
         assert name.startswith("test_")
 
