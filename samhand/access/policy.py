@@ -91,10 +91,22 @@ def actor_for(request: HttpRequest, client: str = "web") -> Actor:
 
 
 def user_org_ids(user: Any, at: dt.datetime | None = None) -> list[Any]:
-    if not user.is_authenticated:
+    if not user.is_authenticated or not user.is_active:
         return []
     return list(Membership.objects.active(at).filter(user=user)
                 .values_list("organisation_id", flat=True))
+
+
+def _with_ancestors(org_ids: Iterable[Any]) -> list[Any]:
+    """The organisations and every organisation above them. A block on a municipality
+    or a hospital covers its units (security.md #7); one query per level."""
+    found = set(org_ids)
+    level = set(found)
+    while level:
+        level = set(Organisation.objects.filter(pk__in=level, parent__isnull=False)
+                    .values_list("parent_id", flat=True)) - found
+        found |= level
+    return list(found)
 
 
 # --------------------------------------------------------------------------- querysets
@@ -107,7 +119,7 @@ def _active_relation(org_ids: Iterable[Any], at: dt.datetime) -> QuerySet[CareTe
 
 def _blocked(user: Any, org_ids: Iterable[Any]) -> QuerySet[AccessBlock]:
     return AccessBlock.objects.filter(patient=OuterRef("pk"), lifted_at__isnull=True).filter(
-        Q(blocked_user=user) | Q(blocked_organisation_id__in=list(org_ids)))
+        Q(blocked_user=user) | Q(blocked_organisation_id__in=_with_ancestors(org_ids)))
 
 
 def visible_patients(user: Any, at: dt.datetime | None = None) -> QuerySet[Patient]:
@@ -143,10 +155,9 @@ def active_emergency_grant(user: Any, patient: Patient,
             .select_related("organisation").order_by("-expires_at").first())
 
 
-def _care_relation(user: Any, patient: Patient,
-                   at: dt.datetime) -> tuple[CareTeamMember | None, bool]:
+def _care_relation(user: Any, patient: Patient, at: dt.datetime,
+                   org_ids: list[Any]) -> tuple[CareTeamMember | None, bool]:
     """The user's active care relation to the patient, and whether it is blocked."""
-    org_ids = user_org_ids(user, at)
     if not org_ids:
         return None, False
     relation = (CareTeamMember.objects.active(at)
@@ -155,7 +166,7 @@ def _care_relation(user: Any, patient: Patient,
     if relation is None:
         return None, False
     blocked = AccessBlock.objects.filter(patient=patient, lifted_at__isnull=True).filter(
-        Q(blocked_user=user) | Q(blocked_organisation_id__in=org_ids)).exists()
+        Q(blocked_user=user) | Q(blocked_organisation_id__in=_with_ancestors(org_ids))).exists()
     return relation, blocked
 
 
@@ -164,11 +175,15 @@ def grant_for(user: Any, patient: Patient, at: dt.datetime | None = None) -> Gra
     if not user.is_authenticated or not user.is_active:
         return None
     at = at or timezone.now()
-    relation, blocked = _care_relation(user, patient, at)
+    org_ids = user_org_ids(user, at)
+    relation, blocked = _care_relation(user, patient, at, org_ids)
     if relation is not None and not blocked:
         return Grant(AuditEvent.Basis.CARE_RELATION, str(relation.pk), relation.organisation)
     emergency = active_emergency_grant(user, patient, at)
-    if emergency is not None:
+    # The grant was given to health personnel working in an organisation: it ends
+    # with the HPR authorisation or the membership.
+    if (emergency is not None and user.is_health_personnel
+            and emergency.organisation_id in org_ids):
         return Grant(AuditEvent.Basis.EMERGENCY, str(emergency.pk), emergency.organisation,
                      blocked=blocked or AccessBlock.objects.filter(
                          patient=patient, lifted_at__isnull=True).exists())
@@ -182,6 +197,9 @@ def grant_for(user: Any, patient: Patient, at: dt.datetime | None = None) -> Gra
 def active_delegation(user: Any, patient: Patient,
                       at: dt.datetime | None = None) -> Delegation | None:
     at = at or timezone.now()
+    if AccessBlock.objects.filter(patient=patient, lifted_at__isnull=True,
+                                  blocked_user=user).exists():
+        return None  # the patient has blocked this person: that beats a delegation
     return (Delegation.objects
             .filter(related_person__user=user, related_person__patient=patient,
                     revoked_at__isnull=True, valid_from__lte=at, valid_to__gt=at)
@@ -195,7 +213,9 @@ def delegated_patients(user: Any, at: dt.datetime | None = None) -> QuerySet[Pat
     at = at or timezone.now()
     return Patient.objects.filter(Exists(Delegation.objects.filter(
         related_person__patient=OuterRef("pk"), related_person__user=user,
-        revoked_at__isnull=True, valid_from__lte=at, valid_to__gt=at)))
+        revoked_at__isnull=True, valid_from__lte=at, valid_to__gt=at))).exclude(
+        Exists(AccessBlock.objects.filter(patient=OuterRef("pk"), lifted_at__isnull=True,
+                                          blocked_user=user)))
 
 
 # --------------------------------------------------------------------------- the gate
