@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 
 from samhand.audit.models import AuditEvent
 from samhand.audit.services import Actor, queue_for_review, record
-from samhand.orgs.models import Membership, Organisation, Sector
+from samhand.orgs.models import Membership, Organisation
 from samhand.patients.models import (
     AccessBlock,
     CareTeamMember,

@@ -1,6 +1,6 @@
+import pytest
 from django.http import Http404
 from django.test import RequestFactory
-import pytest
 
 from samhand.access import policy
 from samhand.audit.models import AuditEvent
