@@ -124,6 +124,7 @@ INSTALLED_APPS = [
     "samhand.fhir",
     "samhand.api",
     "samhand.web",
+    "samhand.demo",
 ]
 
 MIDDLEWARE = [
