@@ -1,35 +1,58 @@
 """Writing and verifying the audit chain.
 
 `record()` must be called inside the same transaction as the write it describes, and
-before the response for reads; if it fails, the request fails (security.md #26).
+before the response for reads; if it fails, the request fails (security.md #26). It
+never swallows an error, and nothing in samhand may catch and ignore one from it.
+
+The chain: rows get `seq` 1, 2, 3 … with no gaps, assigned while the single
+`ChainHead` row is locked (`SELECT … FOR UPDATE` on PostgreSQL; SQLite serialises
+writers with IMMEDIATE transactions). Each row's `hash` is SHA-256 over the previous
+row's hash and a canonical JSON of the row's own fields (`HASHED_FIELDS`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import ipaddress
 import json
+import re
+import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from samhand.lib.middleware import correlation_id_var
 
-from .models import AuditEvent, ChainHead, ReviewItem
+from .models import GENESIS_HASH, AuditEvent, ChainHead, ReviewItem
 
-GENESIS = "0" * 64
+GENESIS = GENESIS_HASH
 
-# Fields covered by the hash, in a fixed order. Adding a field means a new chain
-# version: append it here and never reorder.
+# Namespaced action codes: samhand.<object>.<verb>[.<detail>] (style.md §8).
+CODE_PATTERN = re.compile(r"^samhand(\.[a-z0-9_]+){2,}$")
+
+# Format version of the hashed payload; part of every hash.
+CHAIN_VERSION = 1
+
+# Fields covered by the hash, in a fixed order. Every model field is either here or
+# in NOT_HASHED (a test checks this). Changing the list means a new CHAIN_VERSION.
 HASHED_FIELDS = (
-    "seq", "uuid", "recorded_at", "code", "action", "outcome", "user_id", "user_name",
-    "user_sub", "user_hpr", "user_role", "organisation_id", "organisation_name",
-    "organisation_number", "on_behalf_of", "patient_id", "object_type", "object_ids", "query",
-    "client", "source_ip", "correlation_id", "basis", "basis_id", "reason_code", "reason_text",
+    "seq", "uuid", "recorded_at", "code", "action", "outcome",
+    "user_id", "user_name", "user_sub", "user_hpr", "user_role", "user_profession",
+    "organisation_id", "organisation_name", "organisation_number", "organisation_her_id",
+    "on_behalf_of", "patient_id", "object_type", "object_ids", "query",
+    "recipient_id", "recipient_name", "client", "client_id", "source_ip", "network",
+    "correlation_id", "token_jti", "basis", "basis_id", "reason_code", "reason_text",
     "blocked_data",
 )
+# `prev_hash` is covered by chaining: it is the input the hash is computed over.
+NOT_HASHED = ("id", "prev_hash", "hash")
+
+MAX_OBJECT_ID_LENGTH = 100
 
 
 @dataclass
@@ -42,21 +65,156 @@ class Actor:
     on_behalf_of: str = ""
     client: str = "web"
     source_ip: str | None = None
+    client_id: str = ""  # OAuth client (API, FHIR)
+    network: str = ""  # helsenett / internett, from the identity provider
+    token_jti: str = ""  # the access token's jti, when a token authorised the call
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class Entry:
+    """One audit row to be written; `record_many` writes several under one lock."""
+
+    code: str
+    action: str
+    patient_id: Any = None
+    object_type: str = ""
+    object_ids: Sequence[Any] = ()
+    query: str = ""
+    outcome: str = AuditEvent.Outcome.SUCCESS
+    basis: str = AuditEvent.Basis.NONE
+    basis_id: Any = ""
+    reason_code: str = ""
+    reason_text: str = ""
+    blocked_data: bool = False
+    organisation: Any = None  # overrides the actor's organisation (e.g. the grant's)
+    recipient: Any = None  # disclosure: the receiving organisation (pk and name)
+
+
+# --------------------------------------------------------------------------- hashing
+
 def _canonical(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
-    if value is None:
-        return ""
-    return str(value) if not isinstance(value, list | bool | int) else value
+    if isinstance(value, list | tuple):
+        return [str(item) for item in value]
+    return str(value)  # UUID
 
 
 def compute_hash(prev_hash: str, event: AuditEvent) -> str:
-    payload = {name: _canonical(getattr(event, name)) for name in HASHED_FIELDS}
+    payload: dict[str, Any] = {name: _canonical(getattr(event, name))
+                               for name in HASHED_FIELDS}
+    payload["_v"] = CHAIN_VERSION
     body = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- writing
+
+def _uuid_or_none(value: Any) -> uuid.UUID | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _ip_or_none(value: str | None) -> str | None:
+    """The address as the database will give it back (so the hash still matches)."""
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value.split("%", 1)[0].strip()))
+    except ValueError:
+        return None
+
+
+_CHAR_LIMITS: dict[str, int] = {}
+
+
+def _char_limits() -> dict[str, int]:
+    if not _CHAR_LIMITS:
+        for f in AuditEvent._meta.concrete_fields:
+            if isinstance(f, models.CharField) and f.max_length:
+                _CHAR_LIMITS[f.attname] = f.max_length
+    return _CHAR_LIMITS
+
+
+def _build(actor: Actor, entry: Entry, seq: int, now: dt.datetime) -> AuditEvent:
+    if not CODE_PATTERN.match(entry.code):
+        raise ValueError(f"audit code must look like samhand.<object>.<verb>: {entry.code!r}")
+    if entry.action not in AuditEvent.Action.values:
+        raise ValueError(f"unknown audit action {entry.action!r}")
+    if entry.outcome not in AuditEvent.Outcome.values:
+        raise ValueError(f"unknown audit outcome {entry.outcome!r}")
+    if entry.basis not in AuditEvent.Basis.values:
+        raise ValueError(f"unknown audit basis {entry.basis!r}")
+    user = actor.user if actor.user is not None and actor.user.is_authenticated else None
+    org = entry.organisation if entry.organisation is not None else actor.organisation
+    recipient = entry.recipient
+    event = AuditEvent(
+        seq=seq,
+        recorded_at=now,
+        code=entry.code,
+        action=entry.action,
+        outcome=entry.outcome,
+        user_id=user.pk if user else None,
+        user_name=(user.get_full_name() or user.get_username()) if user else "",
+        user_sub=(getattr(user, "oidc_subject", "") or user.get_username()) if user else "",
+        user_hpr=getattr(user, "hpr_number", "") if user else "",
+        user_role=actor.role or "",
+        user_profession=getattr(user, "profession", "") if user else "",
+        organisation_id=_uuid_or_none(org.pk) if org is not None else None,
+        organisation_name=org.name if org is not None else "",
+        organisation_number=getattr(org, "org_number", "") if org is not None else "",
+        organisation_her_id=getattr(org, "her_id", "") if org is not None else "",
+        on_behalf_of=actor.on_behalf_of or "",
+        patient_id=_uuid_or_none(entry.patient_id),
+        object_type=entry.object_type,
+        object_ids=[str(i)[:MAX_OBJECT_ID_LENGTH] for i in entry.object_ids or ()],
+        query=entry.query or "",
+        recipient_id=_uuid_or_none(recipient.pk) if recipient is not None else None,
+        recipient_name=str(getattr(recipient, "name", "")) if recipient is not None else "",
+        client=actor.client or "",
+        client_id=actor.client_id or "",
+        source_ip=_ip_or_none(actor.source_ip),
+        network=actor.network or "",
+        correlation_id=correlation_id_var.get() if correlation_id_var.get() != "-" else "",
+        token_jti=actor.token_jti or "",
+        basis=entry.basis,
+        basis_id=str(entry.basis_id or ""),
+        reason_code=entry.reason_code or "",
+        reason_text=entry.reason_text or "",
+        blocked_data=bool(entry.blocked_data),
+    )
+    # Store exactly what PostgreSQL would accept, so the hash covers what is stored.
+    for attname, limit in _char_limits().items():
+        value = getattr(event, attname)
+        if isinstance(value, str) and len(value) > limit:
+            setattr(event, attname, value[:limit])
+    return event
+
+
+def record_many(actor: Actor | None, entries: Sequence[Entry]) -> list[AuditEvent]:
+    """Append several rows under one lock: three queries whatever their number (lists
+    and searches write one row per patient returned, BALP PatientQuery)."""
+    if not entries:
+        return []
+    actor = actor or Actor(client="system")
+    with transaction.atomic():
+        head, _created = ChainHead.objects.select_for_update().get_or_create(pk=1)
+        now = timezone.now()
+        prev_hash = head.hash
+        events = []
+        for offset, entry in enumerate(entries, start=1):
+            event = _build(actor, entry, head.seq + offset, now)
+            event.prev_hash = prev_hash
+            event.hash = compute_hash(prev_hash, event)
+            prev_hash = event.hash
+            events.append(event)
+        AuditEvent.objects.bulk_create(events)
+        ChainHead.objects.filter(pk=1).update(seq=events[-1].seq, hash=events[-1].hash)
+    return events
 
 
 def record(
@@ -66,7 +224,7 @@ def record(
     *,
     patient_id: Any = None,
     object_type: str = "",
-    object_ids: list[Any] | None = None,
+    object_ids: Iterable[Any] | None = None,
     query: str = "",
     outcome: str = AuditEvent.Outcome.SUCCESS,
     basis: str = AuditEvent.Basis.NONE,
@@ -75,53 +233,26 @@ def record(
     reason_text: str = "",
     blocked_data: bool = False,
     organisation: Any = None,
+    recipient: Any = None,
 ) -> AuditEvent:
     """Append one audit row to the chain. Raises if it cannot: never swallow this."""
-    actor = actor or Actor(client="system")
-    user = actor.user if actor.user is not None and actor.user.is_authenticated else None
-    org = organisation if organisation is not None else actor.organisation
-    with transaction.atomic():
-        head, _created = ChainHead.objects.select_for_update().get_or_create(pk=1)
-        event = AuditEvent(
-            seq=head.seq + 1,
-            recorded_at=timezone.now(),
-            code=code,
-            action=action,
-            outcome=outcome,
-            user_id=user.pk if user else None,
-            user_name=(user.get_full_name() or user.username) if user else "",
-            user_sub=(user.oidc_subject or user.username) if user else "",
-            user_hpr=user.hpr_number if user else "",
-            user_role=actor.role,
-            organisation_id=org.pk if org else None,
-            organisation_name=org.name if org else "",
-            organisation_number=(org.org_number or org.her_id or org.sor_id) if org else "",
-            on_behalf_of=actor.on_behalf_of,
-            patient_id=patient_id,
-            object_type=object_type,
-            object_ids=[str(i) for i in (object_ids or [])],
-            query=query[:200],
-            client=actor.client,
-            source_ip=actor.source_ip,
-            correlation_id=correlation_id_var.get() if correlation_id_var.get() != "-" else "",
-            basis=basis,
-            basis_id=str(basis_id or ""),
-            reason_code=reason_code,
-            reason_text=reason_text,
-            blocked_data=blocked_data,
-            prev_hash=head.hash,
-        )
-        event.hash = compute_hash(head.hash, event)
-        event.save(force_insert=True)
-        head.seq = event.seq
-        head.hash = event.hash
-        head.save(update_fields=["seq", "hash"])
-    return event
+    entry = Entry(code=code, action=action, patient_id=patient_id, object_type=object_type,
+                  object_ids=list(object_ids or ()), query=query, outcome=outcome,
+                  basis=basis, basis_id=basis_id, reason_code=reason_code,
+                  reason_text=reason_text, blocked_data=blocked_data,
+                  organisation=organisation, recipient=recipient)
+    return record_many(actor, [entry])[0]
 
 
 def queue_for_review(event: AuditEvent, kind: str) -> ReviewItem:
-    return ReviewItem.objects.create(kind=kind, audit_event=event, patient_id=event.patient_id)
+    """Put an audited event on the security officer's review queue (once per kind)."""
+    item, _created = ReviewItem.objects.get_or_create(
+        audit_event=event, kind=kind,
+        defaults={"patient_id": event.patient_id, "organisation_id": event.organisation_id})
+    return item
 
+
+# --------------------------------------------------------------------------- verifying
 
 @dataclass
 class VerifyResult:
@@ -129,14 +260,34 @@ class VerifyResult:
     checked: int
     first_bad_seq: int | None = None
     problem: str = ""
+    head_seq: int = 0
+    head_hash: str = GENESIS
 
 
-def verify_chain(batch_size: int = 5000) -> VerifyResult:
-    """Walk the chain in seq order; report the first altered, inserted or missing row."""
+def parse_anchor(text: str) -> tuple[int, str]:
+    """`SEQ:HASH` as printed by `samhand audit verify`, noted down outside the database."""
+    seq_text, _sep, hash_text = text.partition(":")
+    if not seq_text.isdigit() or not re.fullmatch(r"[0-9a-f]{64}", hash_text):
+        raise ValueError(_("An anchor looks like 1234:<64 hex digits>."))
+    return int(seq_text), hash_text
+
+
+def verify_chain(batch_size: int = 5000,
+                 anchor: tuple[int, str] | None = None) -> VerifyResult:
+    """Walk the chain in seq order; report the first altered, inserted or missing row.
+
+    Without an anchor, someone who can rewrite the table *and* recompute every later
+    hash is not caught; an anchor (a `seq:hash` noted elsewhere earlier) closes that.
+    """
     prev_hash = GENESIS
     expected_seq = 1
     checked = 0
     last_seq = 0
+    anchor_seen = anchor is None
+
+    def fail(seq: int, problem: str) -> VerifyResult:
+        return VerifyResult(False, checked, seq, problem)
+
     qs = AuditEvent.objects.order_by("seq")
     while True:
         batch = list(qs.filter(seq__gt=last_seq)[:batch_size])
@@ -144,21 +295,41 @@ def verify_chain(batch_size: int = 5000) -> VerifyResult:
             break
         for event in batch:
             if event.seq != expected_seq:
-                return VerifyResult(False, checked, expected_seq,
-                                    f"row {expected_seq} is missing")
+                return fail(expected_seq, _("row %(seq)s is missing") % {"seq": expected_seq})
             if event.prev_hash != prev_hash:
-                return VerifyResult(False, checked, event.seq,
-                                    f"row {event.seq} does not follow row {event.seq - 1}")
+                return fail(event.seq, _(
+                    "row %(seq)s does not link to row %(prev)s: one of them was altered or "
+                    "replaced") % {"seq": event.seq, "prev": event.seq - 1})
             if compute_hash(prev_hash, event) != event.hash:
-                return VerifyResult(False, checked, event.seq,
-                                    f"row {event.seq} was altered")
+                return fail(event.seq, _("row %(seq)s was altered: its content does not "
+                                         "match its hash") % {"seq": event.seq})
+            if anchor is not None and event.seq == anchor[0]:
+                if event.hash != anchor[1]:
+                    return fail(event.seq, _("row %(seq)s does not match the anchor: the "
+                                             "chain was rewritten up to here")
+                                % {"seq": event.seq})
+                anchor_seen = True
             prev_hash = event.hash
             expected_seq += 1
             checked += 1
             last_seq = event.seq
     head = ChainHead.objects.filter(pk=1).first()
-    if head is not None and head.seq != last_seq:
-        missing = last_seq + 1
-        return VerifyResult(False, checked, missing,
-                            f"rows after {last_seq} are missing (head is at {head.seq})")
-    return VerifyResult(True, checked)
+    if head is None:
+        if checked:
+            return fail(last_seq, _("the chain head is missing but %(count)s rows exist")
+                        % {"count": checked})
+    elif head.seq > last_seq:
+        return fail(last_seq + 1, _("row %(seq)s is missing: rows after %(last)s were "
+                                    "removed (the chain head is at %(head)s)")
+                    % {"seq": last_seq + 1, "last": last_seq, "head": head.seq})
+    elif head.seq < last_seq:
+        return fail(head.seq + 1, _("row %(seq)s was added behind the chain head")
+                    % {"seq": head.seq + 1})
+    elif head.hash != prev_hash:
+        return fail(last_seq, _("the chain head does not match row %(seq)s")
+                    % {"seq": last_seq})
+    if not anchor_seen:
+        assert anchor is not None
+        return fail(anchor[0], _("row %(seq)s from the anchor is missing")
+                    % {"seq": anchor[0]})
+    return VerifyResult(True, checked, head_seq=last_seq, head_hash=prev_hash)

@@ -1,0 +1,65 @@
+"""What each audit code means, in one sentence a patient can read (style.md §8).
+
+ONE mapping from namespaced action code to a translated sentence, used by the
+patient's access log, the history panels and the review reports. Every code passed
+to `record()` must have a sentence here (a test walks the source to check).
+Sentences are written from the patient's point of view, about the person who acted:
+"Opened the patient record" reads as "Kari Krogh opened the patient record".
+"""
+
+from __future__ import annotations
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+ACTION_SENTENCES: dict[str, Promise] = {
+    # The patient and the record
+    "samhand.patient.read": _("Opened the patient record"),
+    "samhand.patient.list": _("Saw the patient in a patient list"),
+    "samhand.patient.search": _("Found the patient in a search"),
+    "samhand.patient.created": _("Registered the patient"),
+    "samhand.patient.create_duplicate": _("Tried to register the patient a second time"),
+    "samhand.patient.updated": _("Changed the patient's personal details"),
+    "samhand.patient.exported": _("Exported the patient's data"),
+    # Care team, relatives, consent
+    "samhand.careteam.read": _("Looked at the care team"),
+    "samhand.careteam.member_added": _("Added someone to the care team"),
+    "samhand.careteam.member_ended": _("Ended someone's place on the care team"),
+    "samhand.relative.read": _("Looked at relatives and contacts"),
+    "samhand.relative.added": _("Added a relative or contact"),
+    "samhand.relative.updated": _("Changed a relative's or contact's details"),
+    "samhand.consent.read": _("Looked at the consents"),
+    "samhand.consent.recorded": _("Recorded a consent"),
+    "samhand.consent.withdrawn": _("Recorded that a consent was withdrawn"),
+    "samhand.diagnosis.read": _("Looked at the diagnoses"),
+    # Emergency access (break-the-glass)
+    "samhand.emergency.started": _("Started emergency access to the record"),
+    "samhand.emergency.ended": _("Ended emergency access to the record"),
+    "samhand.emergency.expired": _("Emergency access to the record ran out"),
+    # Messages between organisations (disclosure)
+    "samhand.message.sent": _("Sent a message with information about the patient"),
+    "samhand.message.received": _("Received a message with information about the patient"),
+    # The audit log itself
+    "samhand.access_log.read": _("Looked at the access log"),
+    "samhand.audit.exported": _("Exported the access log"),
+    "samhand.review.resolved": _("Reviewed an emergency access to the record"),
+    # Bulk and system work
+    "samhand.demo.loaded": _("Loaded demonstration data"),
+    "samhand.generate.patients": _("Generated synthetic patients"),
+}
+
+# When a code has no sentence yet: a plain one from the FHIR action letter.
+FALLBACK_BY_ACTION: dict[str, Promise] = {
+    "C": _("Added information"),
+    "R": _("Looked at information"),
+    "U": _("Changed information"),
+    "D": _("Removed information"),
+    "E": _("Used the record"),
+}
+
+
+def sentence_for(code: str, action: str = "R") -> str:
+    """The translated sentence for an audit code (in the active language)."""
+    sentence = ACTION_SENTENCES.get(code) or FALLBACK_BY_ACTION.get(action) \
+        or FALLBACK_BY_ACTION["R"]
+    return str(sentence)
