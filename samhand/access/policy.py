@@ -327,17 +327,24 @@ def start_emergency_access(request: HttpRequest, patient: Patient, *, reason_cod
     """Open a patient without a care relation. The caller has re-authenticated the user."""
     user = request.user
     actor = actor_for(request, client)
+    refusal = None
     if not user.is_authenticated or not user.is_health_personnel:
-        raise AccessDenied(_("Only authorised health personnel (with an HPR number) can use "
-                             "emergency access."), "not_health_personnel")
+        refusal = AccessDenied(_("Only authorised health personnel (with an HPR number) can "
+                                 "use emergency access."), "not_health_personnel")
+    elif actor.organisation is None:
+        refusal = AccessDenied(_("You must work in an organisation to use emergency access."),
+                               "no_organisation")
+    if refusal is not None:
+        # A refused attempt to open a patient is audited like any denied access (#25).
+        record(actor, "samhand.emergency.refused", AuditEvent.Action.EXECUTE,
+               patient_id=patient.pk, object_type="EmergencyAccessGrant",
+               outcome=AuditEvent.Outcome.MINOR_FAILURE)
+        raise refusal
     if reason_code not in EmergencyAccessGrant.Reason.values:
         raise AccessDenied(_("Choose a reason for emergency access."), "reason")
     if len(reason_text.strip()) < 10:
         raise AccessDenied(_("Explain in a sentence why you need emergency access."),
                            "reason_text")
-    if actor.organisation is None:
-        raise AccessDenied(_("You must work in an organisation to use emergency access."),
-                           "no_organisation")
     now = timezone.now()
     with transaction.atomic():
         grant = EmergencyAccessGrant.objects.create(
