@@ -95,7 +95,7 @@ def test_start_on_a_blocked_patient_records_that_the_data_was_blocked(world):
                                created_by=world.home_nurse_b)
     grant = _start(world.home_nurse_a, world.patient_b)
     assert AuditEvent.objects.get(code="samhand.emergency.started").blocked_data is True
-    patient, access = policy.get_patient_for(_request(world.home_nurse_a), world.patient_b.pk)
+    _found, access = policy.get_patient_for(_request(world.home_nurse_a), world.patient_b.pk)
     assert (access.basis, access.basis_id, access.blocked) == ("emergency", str(grant.pk), True)
     read = AuditEvent.objects.get(code="samhand.patient.read")
     assert (read.basis, read.blocked_data, read.outcome) == ("emergency", True, "0")
