@@ -1,0 +1,51 @@
+"""Helpers for the API tests: clients logged in by session (second factor confirmed)
+or carrying a bearer token, and a view of the audit rows a request wrote."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from samhand.api.models import ApiToken
+from samhand.audit.models import AuditEvent
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_budget() -> None:
+    cache.clear()
+
+
+@pytest.fixture
+def session_client(world: Any) -> Callable[..., Client]:
+    def make(user: Any, *, enforce_csrf: bool = False) -> Client:
+        return world.login(Client(enforce_csrf_checks=enforce_csrf), user)
+
+    return make
+
+
+@pytest.fixture
+def token_client(db: Any) -> Callable[..., Client]:
+    def make(user: Any, **kwargs: Any) -> Client:
+        _token, secret = ApiToken.issue(user, days=30)
+        return Client(HTTP_AUTHORIZATION=f"Bearer {secret}", **kwargs)
+
+    return make
+
+
+class AuditWatch:
+    """Audit rows written after the watch started."""
+
+    def __init__(self) -> None:
+        self.start = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+
+    def rows(self, **filters: Any) -> list[AuditEvent]:
+        return list(AuditEvent.objects.filter(seq__gt=self.start, **filters).order_by("seq"))
+
+
+@pytest.fixture
+def audit(db: Any) -> Callable[[], AuditWatch]:
+    return AuditWatch
