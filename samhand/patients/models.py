@@ -203,7 +203,9 @@ class CareTeamMember(models.Model):
 
 class ConsentQuerySet(models.QuerySet["Consent"]):
     def active_for(self, patient: Patient, scope: str) -> bool:
-        latest = self.filter(patient=patient, scope=scope).order_by("-recorded_at").first()
+        # On a tie in recorded_at the withdrawal wins ("withdrawn" sorts after "given").
+        latest = (self.filter(patient=patient, scope=scope)
+                  .order_by("-recorded_at", "-status").first())
         return latest is not None and latest.status == Consent.Status.GIVEN
 
 
