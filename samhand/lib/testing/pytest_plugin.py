@@ -10,6 +10,10 @@ Fixtures:
 - `login_as`: `login_as(user)` logs the page in as a persona (password and TOTP
   already confirmed, through `world.login`), by copying a test client's session cookie.
 - `check_axe`: `check_axe(page)` asserts zero WCAG 2.0/2.1 A/AA violations.
+- `log_leak_guard` (autouse): every log record emitted during a test is scanned for
+  national identifiers (security.md #23); a test that logged one errors at teardown.
+  Add clinical marker strings with `log_leak_guard.markers.append("...")`. A test that
+  must log an identifier on purpose carries `@pytest.mark.allow_identifiers_in_logs`.
 
 A test that uses `browser` or `page` is marked `browser` and runs after all other
 tests: Playwright's sync API keeps an asyncio loop running in the main thread
@@ -22,6 +26,7 @@ Without Chromium the browser tests are skipped, unless SAMHAND_REQUIRE_BROWSER=1
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -31,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from samhand.lib.testing import browser as browser_support
+from samhand.lib.testing.leaks import find_identifiers
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -44,6 +50,10 @@ os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1")
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: runs in headless Chromium (samhand plugin)")
+    config.addinivalue_line(
+        "markers",
+        "allow_identifiers_in_logs: the test logs national ids on purpose (no leak check)",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -164,3 +174,61 @@ def login_as(
 def check_axe() -> Callable[..., None]:
     """`check_axe(page)` asserts zero axe-core WCAG 2.0/2.1 A/AA violations."""
     return browser_support.check_axe
+
+
+class LogLeakGuard(logging.Handler):
+    """Collects every log record of one test and finds identifiers in them."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.texts: list[tuple[str, str]] = []
+        self.markers: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record)
+        except Exception:  # a broken log call is not this guard's business
+            text = str(record.msg)
+        self.texts.append((record.name, text))
+
+    def leaks(self) -> list[str]:
+        found: list[str] = []
+        for name, text in self.texts:
+            found.extend(f"logger {name}: {leak}" for leak in find_identifiers(text, self.markers))
+        return found
+
+    def assert_clean(self) -> None:
+        problems = self.leaks()
+        if problems:
+            raise AssertionError(
+                "national identifiers or marker text in the logs (security.md #23):\n"
+                + "\n".join(problems))
+
+
+def _loggers_to_watch() -> list[logging.Logger]:
+    """The root logger, and every logger that does not pass its records up to it."""
+    watched = [logging.getLogger()]
+    for logger in list(logging.Logger.manager.loggerDict.values()):
+        if isinstance(logger, logging.Logger) and not logger.propagate:
+            watched.append(logger)
+    return watched
+
+
+@pytest.fixture(autouse=True)
+def log_leak_guard(request: pytest.FixtureRequest) -> Iterator[LogLeakGuard]:
+    guard = LogLeakGuard()
+    if request.node.get_closest_marker("allow_identifiers_in_logs"):
+        yield guard
+        return
+    loggers = _loggers_to_watch()
+    for logger in loggers:
+        logger.addHandler(guard)
+    try:
+        yield guard
+    finally:
+        for logger in loggers:
+            logger.removeHandler(guard)
+    problems = guard.leaks()
+    if problems:
+        pytest.fail("national identifiers or marker text in the logs (security.md #23):\n"
+                    + "\n".join(problems), pytrace=False)
