@@ -46,6 +46,10 @@ def triggers_suspended(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
         yield
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
+                # Deferred foreign-key checks queued meanwhile must run before the
+                # table can be altered again (and must pass).
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
                 for table in AUDIT_TABLES:
                     cursor.execute(f"ALTER TABLE {connection.ops.quote_name(table)} "
                                    "ENABLE TRIGGER USER")
