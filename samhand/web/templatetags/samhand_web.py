@@ -1,0 +1,120 @@
+"""Template helpers of the web UI: who is logged in (for the header), form fields
+with their errors wired for screen readers, and small display filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django import template
+from django.forms import BoundField
+from django.http import HttpRequest
+
+from samhand.access import policy
+from samhand.orgs.models import Membership, Organisation
+
+register = template.Library()
+
+
+@dataclass
+class Who:
+    """What the header shows about the logged-in user."""
+
+    name: str = ""
+    role: str = ""
+    organisations: list[Organisation] = field(default_factory=list)
+    is_staff_member: bool = False
+    is_relative: bool = False
+
+
+def who_is(request: HttpRequest) -> Who:
+    """Cached per request: two small queries, whatever the page."""
+    cached = getattr(request, "_samhand_who", None)
+    if cached is not None:
+        return cached
+    user = request.user
+    who = Who()
+    if user.is_authenticated:
+        memberships = list(Membership.objects.active().filter(user=user)
+                           .select_related("organisation").order_by("valid_from"))
+        who.name = user.get_full_name() or user.get_username()
+        seen: set[Any] = set()
+        for membership in memberships:
+            if membership.organisation_id not in seen:
+                seen.add(membership.organisation_id)
+                who.organisations.append(membership.organisation)
+        if memberships:
+            who.role = memberships[0].get_role_display()
+            who.is_staff_member = True
+        else:
+            who.role = user.get_profession_display()
+            who.is_relative = policy.delegated_patients(user).exists()
+    request._samhand_who = who  # type: ignore[attr-defined]
+    return who
+
+
+@register.simple_tag(takes_context=True)
+def current_user(context: template.Context) -> Who:
+    request = context.get("request")
+    return who_is(request) if request is not None else Who()
+
+
+@register.inclusion_tag("web/_field.html")
+def form_field(bound: BoundField, css: str = "") -> dict[str, Any]:
+    """A labelled field with hint and error, tied together with aria-describedby."""
+    describedby = []
+    if bound.help_text:
+        describedby.append(f"{bound.auto_id}_hint")
+    if bound.errors:
+        describedby.append(f"{bound.auto_id}_error")
+    attrs: dict[str, Any] = {}
+    if describedby:
+        attrs["aria-describedby"] = " ".join(describedby)
+    if bound.errors:
+        attrs["aria-invalid"] = "true"
+    widget_type = bound.field.widget.__class__.__name__
+    return {
+        "field": bound,
+        "widget": bound.as_widget(attrs=attrs),
+        "is_checkbox": widget_type == "CheckboxInput",
+        "is_choice_list": widget_type in {"RadioSelect", "CheckboxSelectMultiple"},
+        "css": css,
+    }
+
+
+@register.filter
+def group_digits(value: str, size: int = 4) -> str:
+    value = str(value or "")
+    return " ".join(value[i:i + size] for i in range(0, len(value), size))
+
+
+@register.filter
+def language_label(code: str) -> str:
+    """'nb' -> 'Norwegian Bokmål' in the active language; the code itself if unknown."""
+    from django.utils.translation import get_language_info
+
+    try:
+        return str(get_language_info(str(code))["name_translated"])
+    except KeyError:
+        return str(code)
+
+
+@register.filter
+def id_kind_label(kind: str) -> str:
+    from django.utils.translation import gettext as _
+
+    labels = {
+        "fnr": _("National identity number"),
+        "dnr": _("D-number"),
+        "hnr": _("H-number"),
+        "test": _("Synthetic test number"),
+        "cpr": _("CPR number"),
+    }
+    return labels.get(str(kind), _("National identity number"))
+
+
+@register.filter
+def as_minutes(value: Any) -> int:
+    """A timedelta as whole minutes, rounded up."""
+    seconds = getattr(value, "total_seconds", lambda: 0)()
+    return max(1, -(-int(seconds) // 60)) if seconds else 0
