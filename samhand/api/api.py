@@ -51,7 +51,9 @@ class LocalSwagger(DocsBase):
     """Swagger UI from samhand's own static files: no CDN, no inline script."""
 
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
-        self.settings = {"layout": "BaseLayout", "deepLinking": True, **(settings or {})}
+        # deepLinking off: its anchors inside the operation buttons are nested
+        # interactive controls (axe: nested-interactive).
+        self.settings = {"layout": "BaseLayout", "deepLinking": False, **(settings or {})}
 
     def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs: Any) -> HttpResponse:
         settings = {**self.settings, "url": self.get_openapi_url(api, kwargs)}

@@ -123,6 +123,10 @@ def _message_for(error: dict[str, Any]) -> tuple[str, str]:
 
 
 def validation_error(exc: ValidationError) -> JsonResponse:
+    for error in exc.errors:
+        if error.get("type") == "missing" and tuple(error.get("loc", ())) == ("body", "payload"):
+            return json_error(400, "malformed_body",
+                              _("The request body is empty. Send a JSON object."))
     details: list[dict[str, Any]] = []
     for error in exc.errors:
         code, message = _message_for(error)
@@ -172,7 +176,8 @@ def install(api: NinjaAPI) -> None:
         return json_error(exc.status_code, "error", _("The request could not be handled."))
 
     def on_exception(request: HttpRequest, exc: Any) -> HttpResponse:
-        logger.exception("Unhandled error in API view")
+        logger.exception("Unhandled error in API view; correlation id %s",
+                         getattr(request, "correlation_id", "-"))
         return server_error(request)
 
     api.add_exception_handler(Exception, on_exception)
