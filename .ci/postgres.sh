@@ -89,10 +89,11 @@ CONF
     done
     [ -n "$dir" ] || die "could not start PostgreSQL"
 
-    # CREATEDB: Django's test runner creates and drops test_samhand.
+    # CREATEDB: Django's test runner creates and drops test_samhand. CREATEROLE: tests of
+    # the application role's grants (security.md #27) create that role. Not a superuser.
     as_server_user "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" \
         -U postgres -d postgres >/dev/null <<SQL
-CREATE ROLE samhand LOGIN CREATEDB PASSWORD '$password';
+CREATE ROLE samhand LOGIN CREATEDB CREATEROLE PASSWORD '$password';
 CREATE DATABASE samhand OWNER samhand;
 SQL
     rm -f "$dir/pwfile"
