@@ -25,6 +25,7 @@ ACTION_SENTENCES: dict[str, Promise] = {
     # Care team, relatives, consent
     "samhand.careteam.read": _("Looked at the care team"),
     "samhand.careteam.change": _("Opened the care team to change it"),
+    "samhand.careteam.search": _("Looked up the care team"),
     "samhand.careteam.member_added": _("Added someone to the care team"),
     "samhand.careteam.member_ended": _("Ended someone's place on the care team"),
     "samhand.relative.read": _("Looked at relatives and contacts"),
@@ -33,6 +34,7 @@ ACTION_SENTENCES: dict[str, Promise] = {
     "samhand.relative.updated": _("Changed a relative's or contact's details"),
     "samhand.consent.read": _("Looked at the consents"),
     "samhand.consent.change": _("Opened the consents to change them"),
+    "samhand.consent.search": _("Looked up the consents"),
     "samhand.consent.recorded": _("Recorded a consent"),
     "samhand.consent.withdrawn": _("Recorded that a consent was withdrawn"),
     "samhand.diagnosis.read": _("Looked at the diagnoses"),
@@ -46,6 +48,8 @@ ACTION_SENTENCES: dict[str, Promise] = {
     "samhand.message.received": _("Received a message with information about the patient"),
     # The audit log itself
     "samhand.access_log.read": _("Looked at the access log"),
+    "samhand.audit.read": _("Looked at an entry in the access log"),
+    "samhand.audit.search": _("Looked through the access log"),
     "samhand.audit.exported": _("Exported the access log"),
     "samhand.review.resolved": _("Reviewed an emergency access to the record"),
     # Bulk and system work

@@ -54,6 +54,8 @@ def triggers_suspended(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
                     cursor.execute(f"ALTER TABLE {connection.ops.quote_name(table)} "
                                    "ENABLE TRIGGER USER")
             for _name, sql in saved:
+                # The triggers' own CREATE statements, as SQLite stored them.
+                # samhand: reviewed-sql
                 cursor.execute(sql, None)
 
 

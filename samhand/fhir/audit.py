@@ -64,10 +64,11 @@ OBSERVER = "samhand"
 A = AuditEvent.Action
 B = AuditEvent.Basis
 
-_INTERACTION = {A.CREATE: "create", A.READ: "read", A.UPDATE: "update", A.DELETE: "delete"}
-_PATIENT_PROFILE = {A.CREATE: "PatientCreate", A.READ: "PatientRead",
-                    A.UPDATE: "PatientUpdate", A.DELETE: "PatientDelete"}
-_PURPOSE = {
+_INTERACTION: dict[str, str] = {A.CREATE: "create", A.READ: "read", A.UPDATE: "update",
+                                A.DELETE: "delete"}
+_PATIENT_PROFILE: dict[str, str] = {A.CREATE: "PatientCreate", A.READ: "PatientRead",
+                                    A.UPDATE: "PatientUpdate", A.DELETE: "PatientDelete"}
+_PURPOSE: dict[str, tuple[str, str]] = {
     B.CARE_RELATION: ("TREAT", "treatment"),
     B.EMERGENCY: ("ETREAT", "Emergency Treatment"),
     B.DELEGATION: ("PWATRNY", "power of attorney"),
