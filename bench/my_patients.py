@@ -1,0 +1,328 @@
+"""Benchmark: the home nursing unit's "my patients" page at 300,000 patients.
+
+Not a test: run by hand on PostgreSQL (see bench/README.md)
+
+    DATABASE_URL=postgres://... uv run python bench/my_patients.py
+
+It generates the synthetic patients if the database has fewer than --patients, logs
+in as the nurse of the biggest home nursing unit (syn.hn.1.1), and measures, in one
+run and on the same data:
+
+* page      GET / through Django's test Client: the whole server side (middleware,
+            session, access layer, paginator, audit rows, template);
+* access    the same work without HTTP and template: the access-layer queryset,
+            the paginator and audit_list, as the view does it;
+* raw SQL   the SQL the page sends for the list (and its COUNT), replayed through a
+            cursor: the baseline no ORM can beat.
+
+for page 1, page 50 and a name search, with p50/p95 and queries per request
+(CaptureQueriesContext), and asserts that the number of queries per request is the
+same for every case. EXPLAIN ANALYZE of the list and count queries goes into the
+result file under bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "samhand.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.core.paginator import Paginator  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.models import Q  # noqa: E402
+from django.test import Client, RequestFactory  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.urls import reverse  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from samhand.access import policy  # noqa: E402
+from samhand.accounts.models import User  # noqa: E402
+from samhand.demo.synthetic import generate_patients  # noqa: E402
+from samhand.orgs.models import Membership  # noqa: E402
+from samhand.patients.models import CareTeamMember, Patient  # noqa: E402
+
+PAGE_SIZE = 25
+NURSE = "syn.hn.1.1"  # the first unit of the biggest generated municipality
+
+
+def login(client: Client, user: User) -> Client:
+    """As samhand.conftest.World.login: a session with the second factor confirmed."""
+    client.force_login(user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
+    session = client.session
+    session["otp_device_id"] = device.persistent_id
+    session["samhand_login_at"] = timezone.now().timestamp()
+    session.save()
+    return client
+
+
+def timings(fn: Callable[[], Any], repeat: int, warmup: int) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    result = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        result.append((time.perf_counter() - started) * 1000)
+    return result
+
+
+def pct(values: list[float], p: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
+
+
+def machine() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version()")
+        pg_version = cursor.fetchone()[0]
+        settings_rows = []
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT name, setting, unit FROM pg_settings WHERE name IN "
+                           "('shared_buffers', 'work_mem', 'effective_cache_size', "
+                           "'random_page_cost', 'jit')")
+            settings_rows = [f"{n}={s}{u or ''}" for n, s, u in cursor.fetchall()]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                                capture_output=True, text=True, check=False).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT,
+                               capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        commit, dirty = "?", ""
+    with open("/proc/meminfo") as fh:
+        mem = fh.readline().split()[1]
+    return [
+        f"date: {dt.datetime.now().isoformat(timespec='seconds')}",
+        f"commit: {commit}{' (working tree has uncommitted changes)' if dirty else ''}",
+        f"nproc: {os.cpu_count()}   load average: "
+        + " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        f"memory: {int(mem) // 1024} MiB   python: {platform.python_version()}   "
+        f"django: {django.get_version()}",
+        f"database: {connection.vendor}: {pg_version}",
+        f"database settings: {' '.join(settings_rows)}",
+    ]
+
+
+# Indexes this benchmark proposes (see bench/README.md); --compare-indexes measures
+# with and without them in one run and drops them afterwards.
+PROPOSED_INDEXES = {
+    # The access layer's EXISTS (care relation active now) answered from the index
+    # alone (index-only scan): replaces careteam_org_patient_idx.
+    "bench_careteam_org_patient_period": (
+        "CREATE INDEX IF NOT EXISTS bench_careteam_org_patient_period "
+        "ON patients_careteammember (organisation_id, patient_id) "
+        "INCLUDE (period_start, period_end)"),
+    # Name search: istartswith is UPPER(col) LIKE 'HAN%'; a plain btree cannot serve it
+    # unless the collation is C, so the expression with text_pattern_ops.
+    "bench_patient_family_upper": (
+        "CREATE INDEX IF NOT EXISTS bench_patient_family_upper "
+        "ON patients_patient (UPPER(family_name::text) text_pattern_ops)"),
+    "bench_patient_given_upper": (
+        "CREATE INDEX IF NOT EXISTS bench_patient_given_upper "
+        "ON patients_patient (UPPER(given_name::text) text_pattern_ops)"),
+}
+
+
+def audit_list_bulk(request: Any, code: str, patients: list[Patient], query: str) -> None:
+    """What audit_list would cost with record_many: one lock, one INSERT, one UPDATE."""
+    from samhand.audit.models import AuditEvent
+    from samhand.audit.services import Entry, record_many
+
+    actor = policy.actor_for(request, "web")
+    record_many(actor, [Entry(code=code, action=AuditEvent.Action.EXECUTE, patient_id=p.pk,
+                              object_type="Patient", object_ids=[p.pk], query=query,
+                              basis=AuditEvent.Basis.CARE_RELATION) for p in patients])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=300_000,
+                        help="generate until the database holds this many (default 300000)")
+    parser.add_argument("--municipalities", type=int, default=40)
+    parser.add_argument("--repeat", type=int, default=200, help="timed requests per case")
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--nurse", default=NURSE, help=f"whose list (default {NURSE})")
+    parser.add_argument("--compare-indexes", action="store_true",
+                        help="measure again with the proposed indexes (dropped afterwards)")
+    parser.add_argument("--out", default="", help="result file (default bench/results/…)")
+    parser.add_argument("--allow-sqlite", action="store_true",
+                        help="run on SQLite too (the figures that count are PostgreSQL's)")
+    args = parser.parse_args()
+
+    if connection.vendor != "postgresql" and not args.allow_sqlite:
+        sys.exit("Set DATABASE_URL to a PostgreSQL database (or pass --allow-sqlite).")
+    postgres = connection.vendor == "postgresql"
+    call_command("migrate", verbosity=0, interactive=False)
+
+    have = Patient.objects.count()
+    generated = ""
+    if have < args.patients:
+        missing = args.patients - have
+        print(f"Generating {missing} patients …", file=sys.stderr)
+        with tqdm(total=missing, unit="patients", unit_scale=True) as bar:
+            result = generate_patients(missing, municipalities=args.municipalities,
+                                       progress=bar.update)
+        generated = (f"(generated {result.created} patients in this run: "
+                     f"{result.seconds:.1f} s, {result.created / result.seconds:.0f}/s)")
+    if postgres:
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+    total = Patient.objects.count()
+    user = User.objects.get(username=args.nurse)
+    unit = Membership.objects.active().get(user=user).organisation
+    on_list = policy.visible_patients(user).count()
+    team_rows = CareTeamMember.objects.count()
+
+    lines = [f"# my patients, home nursing unit, {connection.vendor}"
+             + ("" if postgres else " (indicative only: the figures that count are PostgreSQL's)"),
+             ""]
+    lines += machine()
+    lines += [f"patients: {total}   care team rows: {team_rows}   {generated}",
+              f"unit: {unit.name} ({args.nurse}); patients on the unit's list: {on_list}",
+              f"page size: {PAGE_SIZE}; timed requests per case: {args.repeat} "
+              f"(after {args.warmup} warm-up)", "",
+              "layers: page = GET / through the test Client (whole server side);",
+              "        access = visible_patients + paginator + audit_list, no HTTP/template;",
+              "        access*bulk = the same with audit rows through record_many;",
+              "        raw SQL = the page's list SELECT and COUNT replayed through a cursor.",
+              ""]
+    explains: list[str] = []
+    counts = measure(args, user, lines, explains, "as migrated")
+    if args.compare_indexes and postgres:
+        with connection.cursor() as cursor:
+            for sql in PROPOSED_INDEXES.values():
+                cursor.execute(sql)
+            cursor.execute("ANALYZE patients_careteammember")
+            cursor.execute("ANALYZE patients_patient")
+        try:
+            counts |= {f"{k} (indexes)": v for k, v in measure(
+                args, user, lines, explains, "with the proposed indexes").items()}
+        finally:
+            with connection.cursor() as cursor:
+                for name in PROPOSED_INDEXES:
+                    cursor.execute(f"DROP INDEX IF EXISTS {name}")
+
+    constant = len(set(counts.values())) == 1
+    lines += ["", f"queries per page request: {counts} -> "
+                  f"{'constant' if constant else 'NOT CONSTANT'}",
+              "load average after: " + " ".join(f"{x:.2f}" for x in os.getloadavg()), "",
+              "# EXPLAIN ANALYZE", "", *explains]
+
+    out = Path(args.out) if args.out else (
+        ROOT / "bench" / "results"
+        / f"my_patients-{connection.vendor}-{dt.date.today().isoformat()}.txt")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines[: lines.index("# EXPLAIN ANALYZE")]))
+    print(f"written to {out}")
+    assert constant, f"queries per request differ: {counts}"
+
+
+def measure(args: argparse.Namespace, user: User, lines: list[str], explains: list[str],
+            label: str) -> dict[str, int]:
+    """Time every case on every layer; append the table; return queries per page."""
+    client = login(Client(), user)
+    url = reverse("web:my_patients")
+    cases = {
+        "page 1": {},
+        "page 50": {"page": "50"},
+        "search 'han'": {"q": "han"},
+        "search 'hansen a'": {"q": "hansen a"},
+    }
+    factory = RequestFactory()
+
+    def access_layer(params: dict[str, str], bulk: bool = False) -> None:
+        """The page's data work without HTTP and template (as the view does it)."""
+        request = factory.get(url, params)
+        request.user = user
+        request.session = client.session
+        qs = policy.visible_patients(user)
+        query = params.get("q", "")
+        for word in query.split():
+            qs = qs.filter(Q(family_name__istartswith=word) | Q(given_name__istartswith=word))
+        qs = qs.select_related("municipality").order_by("family_name", "given_name", "id")
+        page = Paginator(qs, PAGE_SIZE).get_page(params.get("page"))
+        patients = list(page.object_list)
+        if bulk:
+            audit_list_bulk(request, "samhand.patient.list", patients, query)
+        else:
+            policy.audit_list(request, "samhand.patient.list", patients, query=query)
+
+    header = (f"{'case':<20} {'layer':<12} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} "
+              f"{'p50 / raw':>10}")
+    lines += [f"## {label}", "", header, "-" * len(header)]
+    counts: dict[str, int] = {}
+    for name, params in cases.items():
+        response = client.get(url, params)
+        assert response.status_code == 200, (name, response.status_code)
+        # Read each capture at once: every request (request_started) clears the log.
+        with CaptureQueriesContext(connection) as captured:
+            client.get(url, params)
+        page_queries = list(captured.captured_queries)
+        counts[name] = len(page_queries)
+        with CaptureQueriesContext(connection) as captured:
+            access_layer(params)
+        access_queries = len(captured.captured_queries)
+        with CaptureQueriesContext(connection) as captured:
+            access_layer(params, bulk=True)
+        bulk_queries = len(captured.captured_queries)
+        # The list query and its COUNT, as the page sent them.
+        sqls = [q["sql"] for q in page_queries
+                if '"patients_patient"' in q["sql"] and q["sql"].lstrip().startswith("SELECT")
+                and "careteammember" in q["sql"].lower()]
+        list_sql = [s for s in sqls if "LIMIT" in s and "COUNT(" not in s.upper()]
+        count_sql = [s for s in sqls if "COUNT(" in s.upper()]
+        raw = list_sql[:1] + count_sql[:1]
+
+        def replay(raw: list[str] = raw) -> None:
+            with connection.cursor() as cursor:
+                for sql in raw:
+                    cursor.execute(sql)
+                    cursor.fetchall()
+
+        page_ms = timings(lambda p=params: client.get(url, p), args.repeat, args.warmup)
+        access_ms = timings(lambda p=params: access_layer(p), args.repeat, args.warmup)
+        bulk_ms = timings(lambda p=params: access_layer(p, True), args.repeat, args.warmup)
+        raw_ms = timings(replay, args.repeat, args.warmup) if raw else [0.0, 0.0]
+        raw50 = statistics.median(raw_ms) or float("nan")
+        for layer, values, queries in (("page", page_ms, counts[name]),
+                                       ("access", access_ms, access_queries),
+                                       ("access*bulk", bulk_ms, bulk_queries),
+                                       ("raw SQL", raw_ms, len(raw))):
+            lines.append(f"{name:<20} {layer:<12} {statistics.median(values):8.1f} "
+                         f"{pct(values, 95):8.1f} {queries:8d} "
+                         f"{statistics.median(values) / raw50:10.1f}")
+        if connection.vendor == "postgresql":
+            for sql in raw:
+                with connection.cursor() as cursor:
+                    cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+                    plan = "\n".join(row[0] for row in cursor.fetchall())
+                explains += [f"## {label}, {name}: {sql[:120]}…", plan, ""]
+        print(f"  {label}, {name}: page p50 {statistics.median(page_ms):.1f} ms",
+              file=sys.stderr)
+    lines.append("")
+    return counts
+
+
+if __name__ == "__main__":
+    main()
