@@ -156,7 +156,19 @@ def session_caller(request: HttpRequest) -> Caller | None:
     return Caller(user, "session")
 
 
-def authenticate(request: HttpRequest) -> Caller:
+def _settle(request: HttpRequest, caller: Caller, client: str) -> Caller:
+    """Count the call, remember the caller, and give the audit actor the token's id
+    (the AuditEvent's `agent.policy`, BALP OAUTHaccessTokenUse)."""
+    check_rate(caller.user)
+    request.samhand_caller = caller  # type: ignore[attr-defined]
+    if caller.token is not None:
+        from samhand.access.policy import actor_for
+
+        actor_for(request, client).token_jti = str(caller.token.pk)
+    return caller
+
+
+def authenticate(request: HttpRequest, client: str = "fhir") -> Caller:
     """The caller of a plain Django view (the FHIR facade): bearer or session, rate-checked.
 
     Raises NotAuthenticated, CsrfFailed or RateLimited.
@@ -170,9 +182,7 @@ def authenticate(request: HttpRequest) -> Caller:
             raise getattr(request, "_samhand_auth_problem", None) or NotAuthenticated(
                 _("Log in, or send an API token in the Authorization header."))
         caller = found
-    check_rate(caller.user)
-    request.samhand_caller = caller  # type: ignore[attr-defined]
-    return caller
+    return _settle(request, caller, client)
 
 
 # --------------------------------------------------------------------------- ninja
@@ -184,10 +194,7 @@ class BearerAuth(HttpBearer):
         header = request.headers.get("Authorization")
         if header is None:
             return None
-        caller = bearer_caller(request, header)
-        check_rate(caller.user)
-        request.samhand_caller = caller  # type: ignore[attr-defined]
-        return caller.user
+        return _settle(request, bearer_caller(request, header), "api").user
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:  # pragma: no cover
         raise NotImplementedError  # __call__ does the work
@@ -207,9 +214,7 @@ class SessionAuth(APIKeyCookie):
         caller = session_caller(request)
         if caller is None:
             return None
-        check_rate(caller.user)
-        request.samhand_caller = caller  # type: ignore[attr-defined]
-        return caller.user
+        return _settle(request, caller, "api").user
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:  # pragma: no cover
         raise NotImplementedError  # __call__ does the work

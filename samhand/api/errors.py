@@ -197,7 +197,7 @@ def unknown_route(request: HttpRequest, rest: str = "") -> HttpResponse:
     from .auth import authenticate
 
     try:
-        authenticate(request)
+        authenticate(request, client="api")
     except NotAuthenticated as exc:
         return unauthenticated(exc)
     except CsrfFailed:

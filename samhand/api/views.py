@@ -107,7 +107,7 @@ def _relative(relative: RelatedPerson) -> dict[str, Any]:
 
 def _consents(patient: Patient) -> list[dict[str, Any]]:
     rows = list(patient.consents.select_related("recorded_by", "recorded_by_organisation")
-                .order_by("-recorded_at"))
+                .order_by("-recorded_at", "-status"))
     seen: set[str] = set()
     out = []
     for consent in rows:

@@ -1,0 +1,164 @@
+"""Parsing FHIR search parameters, strictly: a parameter samhand does not support, or
+a value it cannot read, is a 400 OperationOutcome naming the parameter, never a
+silently ignored filter that returns too much."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from django.http import QueryDict
+from django.utils.translation import gettext as _
+
+from .mapping import SYSTEM_ALIASES
+
+MAX_COUNT = 200
+DEFAULT_COUNT = 50
+FORMATS = {"json", "application/json", "application/fhir+json"}
+CONTROL = {"_count", "_offset", "_format"}
+
+
+class FhirError(Exception):
+    """An error answered as an OperationOutcome."""
+
+    def __init__(self, status: int, code: str, diagnostics: str,
+                 expression: str | None = None) -> None:
+        super().__init__(diagnostics)
+        self.status = status
+        self.code = code  # FHIR issue-type: invalid, not-found, not-supported, ...
+        self.diagnostics = diagnostics
+        self.expression = expression
+
+
+def invalid(parameter: str, message: str) -> FhirError:
+    return FhirError(400, "invalid", message, expression=parameter)
+
+
+@dataclass(frozen=True)
+class SearchParam:
+    name: str
+    type: str  # FHIR search parameter type: token, string, reference, date
+    documentation: str
+    modifiers: tuple[str, ...] = ()
+
+
+@dataclass
+class Search:
+    """The parameters of one search, validated against what the type supports."""
+
+    params: list[tuple[str, str | None, str]] = field(default_factory=list)  # name, modifier, value
+    count: int = DEFAULT_COUNT
+    offset: int = 0
+
+    def values(self, name: str) -> list[tuple[str | None, str]]:
+        return [(modifier, value) for n, modifier, value in self.params if n == name]
+
+    def has(self, name: str) -> bool:
+        return any(n == name for n, _m, _v in self.params)
+
+    def link_params(self) -> list[tuple[str, str]]:
+        """Parameters safe to echo in Bundle links: never identifiers (security.md #23)."""
+        out = []
+        for name, modifier, value in self.params:
+            if name == "identifier":
+                continue
+            out.append((f"{name}:{modifier}" if modifier else name, value))
+        return out
+
+    def audit_query(self) -> str:
+        """What the audit row says was searched: identifier values are masked."""
+        parts = []
+        for name, modifier, value in self.params:
+            if name == "identifier":
+                system = value.split("|", 1)[0] if "|" in value else ""
+                value = f"{system}|***" if system else "***"
+            parts.append(f"{name}{':' + modifier if modifier else ''}={value}")
+        return "&".join(parts)[:200]
+
+
+def parse(data: QueryDict, supported: dict[str, SearchParam]) -> Search:
+    search = Search()
+    for key, values in data.lists():
+        name, _sep, modifier = key.partition(":")
+        for value in values:
+            if name in CONTROL:
+                _control(search, name, value)
+                continue
+            spec = supported.get(name)
+            if spec is None:
+                raise FhirError(400, "not-supported",
+                                _("The search parameter '%(name)s' is not supported here. "
+                                  "Supported: %(supported)s.") % {
+                                    "name": name,
+                                    "supported": ", ".join(sorted(supported)) or "-"},
+                                expression=name)
+            if modifier and modifier not in spec.modifiers:
+                raise FhirError(400, "not-supported",
+                                _("The modifier ':%(modifier)s' is not supported on "
+                                  "'%(name)s'.") % {"modifier": modifier, "name": name},
+                                expression=key)
+            if not value.strip():
+                raise invalid(name, _("The search parameter '%(name)s' has no value.")
+                              % {"name": name})
+            search.params.append((name, modifier or None, value.strip()))
+    return search
+
+
+def _control(search: Search, name: str, value: str) -> None:
+    if name == "_format":
+        if value not in FORMATS:
+            raise FhirError(406, "not-supported", _("Only JSON is supported (_format=json)."),
+                            expression="_format")
+        return
+    try:
+        number = int(value)
+    except ValueError:
+        raise invalid(name, _("'%(name)s' must be a whole number.") % {"name": name}) from None
+    if number < 0 or (name == "_count" and number > MAX_COUNT):
+        raise invalid(name, _("'%(name)s' must be between 0 and %(max)s.") % {
+            "name": name, "max": MAX_COUNT if name == "_count" else "∞"})
+    if name == "_count":
+        search.count = number
+    else:
+        search.offset = number
+
+
+# --------------------------------------------------------------------------- values
+
+def token(value: str) -> list[tuple[str | None, str | None]]:
+    """A token search value, comma-separated for OR: `system|code`, `|code` (no system),
+    `code` (any system), `system|` (any code). System None means any; "" means none."""
+    out: list[tuple[str | None, str | None]] = []
+    for part in value.split(","):
+        if "|" in part:
+            system, code = part.split("|", 1)
+            system = SYSTEM_ALIASES.get(system, system)
+            out.append((system, code or None))
+        else:
+            out.append((None, part))
+    return out
+
+
+def uuids(name: str, value: str) -> list[str]:
+    out = []
+    for part in value.split(","):
+        try:
+            out.append(str(uuid.UUID(part.strip())))
+        except ValueError:
+            raise invalid(name, _("'%(value)s' is not a valid id.") % {
+                "value": part.strip()[:40]}) from None
+    return out
+
+
+def patient_reference(name: str, value: str) -> list[str]:
+    """`Patient/<id>`, `<id>` or an absolute URL ending in Patient/<id>; comma for OR."""
+    ids = []
+    for part in value.split(","):
+        part = part.strip()
+        if "/" in part:
+            kind, _sep, ident = part.rstrip("/").rpartition("/")
+            if not kind.endswith("Patient"):
+                raise invalid(name, _("'%(name)s' must refer to a Patient.") % {"name": name})
+            part = ident
+        ids.extend(uuids(name, part))
+    return ids
