@@ -110,7 +110,9 @@ stop() {
     port=$(port_of_url "$url")
     dir="$BASE/$PREFIX$port"
     [ -d "$dir/data" ] || die "no server of this script at $dir"
-    [ -f "$dir/url" ] && [ "$(cat "$dir/url")" = "$url" ] || die "$dir belongs to another URL"
+    if [ ! -f "$dir/url" ] || [ "$(cat "$dir/url")" != "$url" ]; then
+        die "$dir belongs to another URL"
+    fi
     if [ -f "$dir/data/postmaster.pid" ]; then
         as_server_user "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null \
             || as_server_user "$PG_BIN/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null
