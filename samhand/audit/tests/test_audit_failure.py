@@ -44,3 +44,27 @@ def test_emergency_access_leaves_no_grant_when_its_audit_row_fails(world, broken
     assert not EmergencyAccessGrant.objects.exists()
     assert not ReviewItem.objects.exists()
     assert policy.grant_for(world.home_nurse_b, world.patient_a) is None
+
+
+
+def test_patient_page_answers_500_without_patient_data_when_auditing_fails(world,
+                                                                            monkeypatch):
+    from django.test import Client
+    from django.urls import reverse
+
+    client = world.login(Client(raise_request_exception=False), world.home_nurse_a)
+    url = reverse("web:patient", args=[world.patient_a.pk])
+    assert world.patient_a.family_name in client.get(url).content.decode()
+    rows_before = AuditEvent.objects.count()
+
+    def refuse(*args, **kwargs):
+        raise DatabaseError("audit table unavailable")
+
+    monkeypatch.setattr(AuditEvent.objects, "bulk_create", refuse)
+    response = client.get(url)
+    assert response.status_code == 500
+    body = response.content.decode()
+    for secret in (world.patient_a.family_name, world.patient_a.national_id,
+                   world.patient_a.street):
+        assert secret not in body
+    assert AuditEvent.objects.count() == rows_before

@@ -11,7 +11,12 @@ import json
 import uuid
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import (
+    BaseCommand,
+    CommandError,
+    CommandParser,
+    no_translations,
+)
 
 from samhand.audit.models import AuditEvent
 from samhand.audit.protection import grant_sql
@@ -37,6 +42,7 @@ class Command(BaseCommand):
         grants.add_argument("--owner-role", default=None)
         grants.add_argument("--schema", default="public")
 
+    @no_translations  # operators' scripts and cron mails read this output: always English
     def handle(self, *args: Any, **options: Any) -> None:
         subcommand = options["subcommand"]
         if subcommand == "verify":
