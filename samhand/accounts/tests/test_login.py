@@ -29,6 +29,11 @@ ENROL = "/accounts/login/set-up/"
 NOON = dt.datetime(2026, 11, 25, 11, 0, 10, tzinfo=dt.UTC)
 
 
+def english() -> Client:
+    """A browser that asks for English pages (the default language is Norwegian)."""
+    return Client(HTTP_ACCEPT_LANGUAGE="en")
+
+
 def device_for(user: User) -> TOTPDevice:
     return TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
 
@@ -55,7 +60,7 @@ def nurse(world: Any) -> User:
 
 def test_password_then_code_logs_in_and_lands_on_my_patients(nurse: User) -> None:
     device = device_for(nurse)
-    client = Client()
+    client = english()
 
     with time_machine.travel(NOON, tick=False):
         response = password_step(client, "home_nurse_a")
@@ -71,7 +76,7 @@ def test_password_then_code_logs_in_and_lands_on_my_patients(nurse: User) -> Non
 
 def test_the_page_asked_for_before_login_is_opened_afterwards(nurse: User, world: Any) -> None:
     device = device_for(nurse)
-    client = Client()
+    client = english()
     target = f"/patients/{world.patient_a.pk}/"
 
     first = client.get(target)
@@ -86,7 +91,7 @@ def test_the_page_asked_for_before_login_is_opened_afterwards(nurse: User, world
 
 def test_a_next_address_on_another_site_is_ignored(nurse: User) -> None:
     device = device_for(nurse)
-    client = Client()
+    client = english()
     with time_machine.travel(NOON, tick=False):
         password_step(client, "home_nurse_a", next="https://evil.example/steal")
         response = client.post(OTP, {"code": code(device)})
@@ -94,7 +99,7 @@ def test_a_next_address_on_another_site_is_ignored(nurse: User) -> None:
 
 
 def test_wrong_password_gets_one_message_for_every_kind_of_failure(nurse: User) -> None:
-    client = Client()
+    client = english()
     wrong = password_step(client, "home_nurse_a", "not the password at all")
     unknown = password_step(client, "nobody_by_that_name", "not the password at all")
 
@@ -107,13 +112,13 @@ def test_wrong_password_gets_one_message_for_every_kind_of_failure(nurse: User) 
 def test_an_inactive_user_cannot_log_in(nurse: User) -> None:
     nurse.is_active = False
     nurse.save()
-    response = password_step(Client(), "home_nurse_a")
+    response = password_step(english(), "home_nurse_a")
     assert response.status_code == 400
 
 
 def test_the_session_id_rotates_at_login(nurse: User) -> None:
     device = device_for(nurse)
-    client = Client()
+    client = english()
     client.get(LOGIN)
     with time_machine.travel(NOON, tick=False):
         password_step(client, "home_nurse_a")
@@ -129,11 +134,11 @@ def test_a_totp_code_cannot_be_used_twice(nurse: User) -> None:
     device = device_for(nurse)
     with time_machine.travel(NOON, tick=False):
         used = code(device)
-        first = Client()
+        first = english()
         password_step(first, "home_nurse_a")
         assert first.post(OTP, {"code": used}).status_code == 302
 
-        second = Client()
+        second = english()
         password_step(second, "home_nurse_a")
         replay = second.post(OTP, {"code": used})
 
@@ -144,7 +149,7 @@ def test_a_totp_code_cannot_be_used_twice(nurse: User) -> None:
 
 def test_wrong_codes_slow_down_the_next_attempt(nurse: User) -> None:
     device = device_for(nurse)
-    client = Client()
+    client = english()
     with time_machine.travel(NOON, tick=False):
         password_step(client, "home_nurse_a")
         client.post(OTP, {"code": "000000" if code(device) != "000000" else "111111"})
@@ -157,7 +162,7 @@ def test_wrong_codes_slow_down_the_next_attempt(nurse: User) -> None:
 
 def test_a_malformed_code_is_refused_without_counting(nurse: User) -> None:
     device_for(nurse)
-    client = Client()
+    client = english()
     password_step(client, "home_nurse_a")
     response = client.post(OTP, {"code": "12ab56"})
     assert response.status_code == 400
@@ -166,7 +171,7 @@ def test_a_malformed_code_is_refused_without_counting(nurse: User) -> None:
 
 def test_five_wrong_passwords_lock_the_account_even_for_the_right_password(nurse: User) -> None:
     device_for(nurse)
-    client = Client()
+    client = english()
     for _ in range(5):
         password_step(client, "home_nurse_a", "wrong password number x")
 
@@ -180,7 +185,7 @@ def test_five_wrong_passwords_lock_the_account_even_for_the_right_password(nurse
 
 def test_the_lockout_ends_after_the_cool_off(nurse: User) -> None:
     device = device_for(nurse)
-    client = Client()
+    client = english()
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         for _ in range(5):
@@ -193,7 +198,7 @@ def test_the_lockout_ends_after_the_cool_off(nurse: User) -> None:
 
 def test_wrong_codes_count_towards_the_lockout(nurse: User) -> None:
     device = device_for(nurse)
-    client = Client()
+    client = english()
     start = NOON
     for attempt in range(5):
         with time_machine.travel(start + dt.timedelta(minutes=attempt), tick=False):
@@ -214,7 +219,7 @@ def test_the_lockout_page_is_translated(nurse: User) -> None:
 
 
 def test_the_code_step_needs_the_password_step_first(db: Any) -> None:
-    client = Client()
+    client = english()
     for url in (OTP, ENROL):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"] == LOGIN
@@ -222,7 +227,7 @@ def test_the_code_step_needs_the_password_step_first(db: Any) -> None:
 
 def test_the_half_way_state_expires_after_five_minutes(nurse: User) -> None:
     device = device_for(nurse)
-    client = Client()
+    client = english()
     with time_machine.travel(NOON, tick=False):
         password_step(client, "home_nurse_a")
     later = NOON + dt.timedelta(minutes=6)
@@ -233,7 +238,7 @@ def test_the_half_way_state_expires_after_five_minutes(nurse: User) -> None:
 
 
 def test_a_user_without_an_authenticator_sets_one_up_first(nurse: User) -> None:
-    client = Client()
+    client = english()
     with time_machine.travel(NOON, tick=False):
         response = password_step(client, "home_nurse_a")
         assert response["Location"] == ENROL
@@ -261,7 +266,7 @@ def test_a_user_without_an_authenticator_sets_one_up_first(nurse: User) -> None:
 
 def test_a_user_with_an_authenticator_cannot_set_up_another(nurse: User) -> None:
     device_for(nurse)
-    client = Client()
+    client = english()
     password_step(client, "home_nurse_a")
     assert client.get(ENROL)["Location"] == OTP
     assert TOTPDevice.objects.filter(user=nurse).count() == 1
@@ -271,7 +276,7 @@ def test_the_preferred_language_is_set_at_login(nurse: User) -> None:
     nurse.preferred_language = "en"
     nurse.save()
     device = device_for(nurse)
-    client = Client()
+    client = english()
     with time_machine.travel(NOON, tick=False):
         password_step(client, "home_nurse_a")
         response = client.post(OTP, {"code": code(device)})
@@ -279,7 +284,7 @@ def test_the_preferred_language_is_set_at_login(nurse: User) -> None:
 
 
 def test_logout_needs_a_post_and_ends_the_session(world: Any) -> None:
-    client = world.login(Client(), world.home_nurse_a)
+    client = world.login(english(), world.home_nurse_a)
     assert client.get(reverse("accounts:logout")).status_code == 200
     assert is_logged_in(client)  # GET only asks
 

@@ -69,7 +69,7 @@ def test_a_consent_without_a_decision_is_explained_in_norwegian(world: Any) -> N
     response = as_user(world, world.home_nurse_a, "nb").post(
         url(world.patient_a, "consents"), {**CONSENT, "status": ""})
     assert response.status_code == 422
-    assert "Feltet er påkrevet." in text(response)
+    assert "Feltet er påkrevd." in text(response)
 
 
 def test_htmx_gets_the_section_back_with_the_errors(world: Any) -> None:
