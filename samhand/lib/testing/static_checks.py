@@ -168,8 +168,9 @@ def check_template_source(source: str, path: str = "<string>") -> list[Finding]:
 
 
 def is_test_path(path: Path) -> bool:
-    parts = set(path.parts)
-    return bool(parts & {"tests", "tests_infra"}) or path.name == "conftest.py"
+    """Test code: `tests/` and `tests_*/` packages (tests_infra, tests_security, ...)."""
+    return (any(part == "tests" or part.startswith("tests_") for part in path.parts)
+            or path.name == "conftest.py")
 
 
 def is_migration_path(path: Path) -> bool:
