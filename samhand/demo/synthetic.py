@@ -22,9 +22,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from samhand.accounts.models import User
@@ -222,31 +224,58 @@ class _Numbers:
                 return number
 
 
+Row = dict[str, Any]  # attname -> value; cheaper to build than model instances
+
+
 @dataclass
 class _Batch:
     """The rows of one batch, written together in one transaction."""
 
-    patients: list[Patient] = field(default_factory=list)
-    members: list[CareTeamMember] = field(default_factory=list)
-    relatives: list[RelatedPerson] = field(default_factory=list)
-    consents: list[Consent] = field(default_factory=list)
-    diagnoses: list[Diagnosis] = field(default_factory=list)
-    blocks: list[AccessBlock] = field(default_factory=list)
+    patients: list[Row] = field(default_factory=list)
+    members: list[Row] = field(default_factory=list)
+    relatives: list[Row] = field(default_factory=list)
+    consents: list[Row] = field(default_factory=list)
+    diagnoses: list[Row] = field(default_factory=list)
+    blocks: list[Row] = field(default_factory=list)
 
-    def member(self, patient: Patient, role: str, where: Unit, begin: dt.datetime, *,
+    def member(self, patient_id: uuid.UUID, role: str, where: Unit, begin: dt.datetime, *,
                named: bool = False, end: dt.datetime | None = None) -> None:
-        self.members.append(CareTeamMember(
-            id=uuid.uuid4(), patient_id=patient.id, role=role, organisation_id=where.org.pk,
-            user_id=where.user.pk if named else None, period_start=begin, period_end=end))
+        self.members.append({
+            "id": uuid.uuid4(), "patient_id": patient_id, "role": role,
+            "organisation_id": where.org.pk, "user_id": where.user.pk if named else None,
+            "period_start": begin, "period_end": end})
 
     def save(self, batch_size: int) -> None:
+        tables: list[tuple[type[Model], list[Row]]] = [
+            (Patient, self.patients), (CareTeamMember, self.members),
+            (RelatedPerson, self.relatives), (Consent, self.consents),
+            (Diagnosis, self.diagnoses), (AccessBlock, self.blocks)]
         with transaction.atomic():
-            Patient.objects.bulk_create(self.patients, batch_size=batch_size)
-            CareTeamMember.objects.bulk_create(self.members, batch_size=batch_size)
-            RelatedPerson.objects.bulk_create(self.relatives, batch_size=batch_size)
-            Consent.objects.bulk_create(self.consents, batch_size=batch_size)
-            Diagnosis.objects.bulk_create(self.diagnoses, batch_size=batch_size)
-            AccessBlock.objects.bulk_create(self.blocks, batch_size=batch_size)
+            for model, rows in tables:
+                if not rows:
+                    continue
+                if connection.vendor == "postgresql":
+                    _copy(model, rows)
+                else:
+                    model._default_manager.bulk_create([model(**row) for row in rows],
+                                                       batch_size=batch_size)
+
+
+def _copy(model: type[Model], rows: list[Row]) -> None:
+    """PostgreSQL: COPY the rows in, several times faster than INSERT for bulk data.
+
+    Only for the generated rows above: plain values (str, UUID, date, datetime, bool,
+    None) that psycopg adapts itself; the fields' defaults fill the columns not given."""
+    fields = list(model._meta.concrete_fields)
+    defaults = {f.attname: f.get_default() for f in fields if not f.primary_key}
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    attnames = [f.attname for f in fields]
+    with connection.cursor() as cursor, cursor.copy(
+            f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            values = defaults | row
+            copy.write_row([values[name] for name in attnames])
 
 
 class _Generator:
@@ -260,6 +289,7 @@ class _Generator:
         self.muni_indexes = range(len(self.muni_weights))
         self.group_weights = [g[1] for g in GROUPS]
         self.recorder = structure.departments["pulm"]
+        self.may_be_told = RelatedPerson.MayBeTold.values
 
     def add(self, batch: _Batch) -> None:
         """One patient with a care team, a relative, a diagnosis and (mostly) consent."""
@@ -273,73 +303,74 @@ class _Generator:
         birth = self.today - dt.timedelta(days=int(age * 365.25) + rng.randrange(365))
         family = rng.choice(FAMILY)
         sheltered = rng.random() < 0.08
-        patient = Patient(
-            id=uuid.uuid4(), national_id=self.numbers.draw(birth), national_id_kind="test",
-            given_name=rng.choice(FEMALE_GIVEN if rng.random() < 0.52 else MALE_GIVEN),
-            family_name=family, birth_date=birth, group=group,
-            address_kind=(Patient.AddressKind.SHELTERED if sheltered
-                          else Patient.AddressKind.HOME),
-            street=(f"{rng.choice(STREETS)} {rng.randrange(1, 80)}"
-                    + (f", {rng.choice(SHELTERED_HOUSING)}" if sheltered else "")),
-            postal_code=f"{7000 + index}", city=muni.org.name.removesuffix(" kommune"),
-            municipality_id=muni.org.pk, phone=f"9{rng.randrange(10_000_000):07d}",
-            language="nb", interpreter_needed=rng.random() < 0.01,
-            created_at=now, updated_at=now)
-        batch.patients.append(patient)
+        pid = uuid.uuid4()
+        batch.patients.append({
+            "id": pid, "national_id": self.numbers.draw(birth), "national_id_kind": "test",
+            "given_name": rng.choice(FEMALE_GIVEN if rng.random() < 0.52 else MALE_GIVEN),
+            "family_name": family, "birth_date": birth, "group": group,
+            "address_kind": (Patient.AddressKind.SHELTERED if sheltered
+                             else Patient.AddressKind.HOME),
+            "street": (f"{rng.choice(STREETS)} {rng.randrange(1, 80)}"
+                       + (f", {rng.choice(SHELTERED_HOUSING)}" if sheltered else "")),
+            "postal_code": f"{7000 + index}", "city": muni.org.name.removesuffix(" kommune"),
+            "municipality_id": muni.org.pk, "phone": f"9{rng.randrange(10_000_000):07d}",
+            "language": "nb", "interpreter_needed": rng.random() < 0.01,
+            "created_at": now, "updated_at": now})
         start = now - rng.randrange(14, 2000) * days
 
         heavy = group in (G.LTMV, G.PALLIATIVE)
-        batch.member(patient, C.HOME_NURSING_PRIMARY if heavy else C.HOME_NURSING, unit, start,
+        batch.member(pid, C.HOME_NURSING_PRIMARY if heavy else C.HOME_NURSING, unit, start,
                      named=heavy)
         if len(muni.home_nursing) > 1 and rng.random() < 0.08:
             earlier = rng.choice([u for u in muni.home_nursing if u is not unit])
-            batch.member(patient, C.HOME_NURSING, earlier, start - 400 * days, end=start)
-        batch.member(patient, C.GP, gp, start - 3 * 365 * days, named=True)
+            batch.member(pid, C.HOME_NURSING, earlier, start - 400 * days, end=start)
+        batch.member(pid, C.GP, gp, start - 3 * 365 * days, named=True)
         if heavy or rng.random() < 0.2:
             assert muni.ke is not None
-            batch.member(patient, C.MUNICIPAL_COORDINATOR, muni.ke, start, named=heavy)
+            batch.member(pid, C.MUNICIPAL_COORDINATOR, muni.ke, start, named=heavy)
         if group == G.LTMV:
-            batch.member(patient, C.RESPONSIBLE_CONSULTANT,
+            batch.member(pid, C.RESPONSIBLE_CONSULTANT,
                          rng.choice([depts["pulm"], depts["neuro"]]), start, named=True)
-            batch.member(patient, C.LTMV_NURSE, depts["pulm"], start)
+            batch.member(pid, C.LTMV_NURSE, depts["pulm"], start)
         elif group == G.HOME_NIV:
-            batch.member(patient, C.RESPONSIBLE_CONSULTANT, depts["pulm"], start, named=True)
+            batch.member(pid, C.RESPONSIBLE_CONSULTANT, depts["pulm"], start, named=True)
         elif group == G.PALLIATIVE and rng.random() < 0.5:
-            batch.member(patient, C.PALLIATIVE_TEAM, depts["pall"], start)
+            batch.member(pid, C.PALLIATIVE_TEAM, depts["pall"], start)
         elif group == G.COPD_HF and rng.random() < 0.15:
             # Recently in hospital; for half of them the hospital's part has ended.
-            batch.member(patient, C.RESPONSIBLE_CONSULTANT,
+            batch.member(pid, C.RESPONSIBLE_CONSULTANT,
                          rng.choice([depts["pulm"], depts["med"]]), now - 120 * days,
                          end=now - 30 * days if rng.random() < 0.5 else None)
 
-        batch.relatives.append(RelatedPerson(
-            id=uuid.uuid4(), patient_id=patient.id,
-            name=f"{rng.choice(FEMALE_GIVEN + MALE_GIVEN)} {family}",
-            relation=rng.choice(RELATIONS), phone=f"4{rng.randrange(10_000_000):07d}",
-            is_primary_contact=True, may_be_told=rng.choice(RelatedPerson.MayBeTold.values)))
+        batch.relatives.append({
+            "id": uuid.uuid4(), "patient_id": pid,
+            "name": f"{rng.choice(FEMALE_GIVEN + MALE_GIVEN)} {family}",
+            "relation": rng.choice(RELATIONS), "phone": f"4{rng.randrange(10_000_000):07d}",
+            "is_primary_contact": True, "may_be_told": rng.choice(self.may_be_told)})
         code, text = rng.choice(DIAGNOSES[group])
         source = gp.org if group == G.COPD_HF else depts["pulm"].org
-        batch.diagnoses.append(Diagnosis(
-            id=uuid.uuid4(), patient_id=patient.id, code=code, text=text,
-            recorded_by_organisation_id=source.pk, recorded_at=start - 10 * days))
+        batch.diagnoses.append({
+            "id": uuid.uuid4(), "patient_id": pid, "code": code, "text": text,
+            "recorded_by_organisation_id": source.pk, "recorded_at": start - 10 * days})
         # Sharing consent: 80 % given, 5 % given then withdrawn, 15 % never asked.
         roll = rng.random()
         if roll < 0.85:
-            self._consent(batch, patient, Consent.Status.GIVEN, start)
+            self._consent(batch, pid, Consent.Status.GIVEN, start)
         if roll < 0.05:
-            self._consent(batch, patient, Consent.Status.WITHDRAWN, start + 7 * days)
+            self._consent(batch, pid, Consent.Status.WITHDRAWN, start + 7 * days)
         if rng.random() < 0.0005:
-            batch.blocks.append(AccessBlock(
-                id=uuid.uuid4(), patient_id=patient.id, blocked_user_id=unit.user.pk,
-                reason="Syntetisk sperring", created_by_id=self.recorder.user.pk,
-                created_at=start))
+            batch.blocks.append({
+                "id": uuid.uuid4(), "patient_id": pid, "blocked_user_id": unit.user.pk,
+                "reason": "Syntetisk sperring", "created_by_id": self.recorder.user.pk,
+                "created_at": start})
 
-    def _consent(self, batch: _Batch, patient: Patient, status: str,
+    def _consent(self, batch: _Batch, patient_id: uuid.UUID, status: str,
                  at: dt.datetime) -> None:
-        batch.consents.append(Consent(
-            id=uuid.uuid4(), patient_id=patient.id, scope=Consent.Scope.SHARE_HEALTH_INFO,
-            status=status, recorded_by_id=self.recorder.user.pk,
-            recorded_by_organisation_id=self.recorder.org.pk, recorded_at=at))
+        batch.consents.append({
+            "id": uuid.uuid4(), "patient_id": patient_id,
+            "scope": Consent.Scope.SHARE_HEALTH_INFO, "status": status,
+            "recorded_by_id": self.recorder.user.pk,
+            "recorded_by_organisation_id": self.recorder.org.pk, "recorded_at": at})
 
 
 def generate_patients(count: int, *, municipalities: int = 40, seed: int = 1,
