@@ -75,33 +75,33 @@ def _user(username: str, first: str, last: str, profession: str, hpr: str = "") 
 
 def build_world() -> World:
     w = World()
-    O = Organisation.Kind  # noqa: N806
-    hospital = Organisation.objects.create(kind=O.HOSPITAL, name="Fjordby universitetssykehus",
+    K = Organisation.Kind
+    hospital = Organisation.objects.create(kind=K.HOSPITAL, name="Fjordby universitetssykehus",
                                            org_number="983974899", her_id="1001",
                                            phone="77 00 00 00", phone_24h="77 00 00 01")
-    pulm = Organisation.objects.create(kind=O.DEPARTMENT, parent=hospital,
+    pulm = Organisation.objects.create(kind=K.DEPARTMENT, parent=hospital,
                                        name="Lungemedisinsk avdeling", her_id="1002",
                                        phone_24h="77 00 10 00")
-    fjordby = Organisation.objects.create(kind=O.MUNICIPALITY, name="Fjordby kommune",
+    fjordby = Organisation.objects.create(kind=K.MUNICIPALITY, name="Fjordby kommune",
                                           org_number="940101808", municipality_number="5501")
-    hn_a = Organisation.objects.create(kind=O.HOME_NURSING, parent=fjordby,
+    hn_a = Organisation.objects.create(kind=K.HOME_NURSING, parent=fjordby,
                                        name="Hjemmesykepleien Fjordby sentrum", her_id="2001",
                                        phone_24h="400 00 001")
-    ke_a = Organisation.objects.create(kind=O.COORDINATING_UNIT, parent=fjordby,
+    ke_a = Organisation.objects.create(kind=K.COORDINATING_UNIT, parent=fjordby,
                                        name="Koordinerende enhet Fjordby", her_id="2002")
-    gp_office = Organisation.objects.create(kind=O.GP_OFFICE, parent=fjordby,
+    gp_office = Organisation.objects.create(kind=K.GP_OFFICE, parent=fjordby,
                                             name="Fjordby legesenter", her_id="2003",
                                             phone="400 00 003")
-    nesvik = Organisation.objects.create(kind=O.MUNICIPALITY, name="Nesvik kommune",
+    nesvik = Organisation.objects.create(kind=K.MUNICIPALITY, name="Nesvik kommune",
                                          org_number="964965781", municipality_number="5502")
-    hn_b = Organisation.objects.create(kind=O.HOME_NURSING, parent=nesvik,
+    hn_b = Organisation.objects.create(kind=K.HOME_NURSING, parent=nesvik,
                                        name="Hjemmesykepleien Nesvik", her_id="3001",
                                        phone_24h="400 00 002")
     w.orgs.update(hospital=hospital, pulm=pulm, fjordby=fjordby, hn_a=hn_a, ke_a=ke_a,
                   gp_office=gp_office, nesvik=nesvik, hn_b=hn_b)
 
-    P = User.Profession  # noqa: N806
-    R = Membership.Role  # noqa: N806
+    P = User.Profession
+    R = Membership.Role
     people = [
         ("ltmv_nurse", "Lise", "Lunde", P.NURSE, "1000001", pulm, R.NURSE),
         ("consultant", "Kari", "Krogh", P.DOCTOR, "1000002", pulm, R.DOCTOR),
@@ -126,8 +126,8 @@ def build_world() -> World:
                                 given_name="Bernt", family_name="Bakke", group="home_niv",
                                 municipality=nesvik, street="Nesveien 2", city="Nesvik")
     w.patients.update(patient_a=pa, patient_b=pb)
-    C = CareTeamMember.Role  # noqa: N806
-    for patient, org, role, user in [
+    C = CareTeamMember.Role
+    for patient, org, team_role, member in [
         (pa, pulm, C.RESPONSIBLE_CONSULTANT, w.users["consultant"]),
         (pa, pulm, C.LTMV_NURSE, w.users["ltmv_nurse"]),
         (pa, hn_a, C.HOME_NURSING, None),
@@ -136,8 +136,8 @@ def build_world() -> World:
         (pb, pulm, C.RESPONSIBLE_CONSULTANT, w.users["consultant"]),
         (pb, hn_b, C.HOME_NURSING, None),
     ]:
-        CareTeamMember.objects.create(patient=patient, organisation=org, role=role, user=user,
-                                      period_start=since)
+        CareTeamMember.objects.create(patient=patient, organisation=org, role=team_role,
+                                      user=member, period_start=since)
     relative_user = _user("relative_a", "Rolf", "Aasen", P.RELATIVE)
     w.users["relative_a"] = relative_user
     rel = RelatedPerson.objects.create(patient=pa, name="Rolf Aasen", relation="spouse",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from typing import TYPE_CHECKING
 
@@ -114,7 +115,8 @@ class Organisation(models.Model):
     def clean(self) -> None:
         parent_kind = self.parent.kind if self.parent else None
         if parent_kind not in self.ALLOWED_PARENTS.get(self.kind, set()):
-            raise ValidationError({"parent": _("This kind of organisation cannot be placed there.")})
+            raise ValidationError(
+                {"parent": _("This kind of organisation cannot be placed there.")})
 
     def ancestors(self) -> list[Organisation]:
         chain: list[Organisation] = []
@@ -138,7 +140,7 @@ class Organisation(models.Model):
 
 
 class MembershipQuerySet(models.QuerySet["Membership"]):
-    def active(self, at: object | None = None) -> MembershipQuerySet:
+    def active(self, at: datetime.datetime | None = None) -> MembershipQuerySet:
         at = at or timezone.now()
         return self.filter(
             Q(valid_from__lte=at), Q(valid_to__isnull=True) | Q(valid_to__gt=at),
@@ -189,7 +191,7 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.user} · {self.organisation} · {self.get_role_display()}"
 
-    def end(self, *, at: object | None = None) -> None:
+    def end(self, *, at: datetime.datetime | None = None) -> None:
         """End the membership; the user's sessions end with it (security.md #14)."""
         from samhand.accounts.models import end_sessions_for
 

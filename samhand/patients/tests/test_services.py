@@ -35,8 +35,9 @@ def test_duplicate_patient_is_refused_and_audited(world):
 
 
 def test_registering_unit_gets_care_relation(world):
-    from samhand.conftest import fnr
     import datetime as dt
+
+    from samhand.conftest import fnr
 
     patient = services.register_patient(
         _actor(world, world.home_nurse_b, world.hn_b),
