@@ -148,7 +148,7 @@ def _page(qs: QuerySet[Any], page: Page) -> tuple[int, list[Any]]:
     return qs.count(), list(qs[page.offset:page.offset + page.limit])
 
 
-def _open(request: HttpRequest, patient_id: str, code: str,
+def _open(request: HttpRequest, patient_id: uuid.UUID, code: str,
           object_type: str) -> tuple[Patient, Grant]:
     """The gate before a write: the patient if the caller may see it, else 404."""
     return policy.get_patient_for(request, patient_id, code=code,
@@ -265,19 +265,19 @@ def create_patient(request: HttpRequest, payload: s.PatientIn) -> Any:
     return Status(201, _summary(patient))
 
 
-@patients.get("/patients/{patient_id}", response={200: s.PatientDetail, **s.ERRORS},
+@patients.get("/patients/{uuid:patient_id}", response={200: s.PatientDetail, **s.ERRORS},
               summary="One patient: identity, care team, consents, relatives")
-def get_patient(request: HttpRequest, patient_id: str) -> Any:
+def get_patient(request: HttpRequest, patient_id: uuid.UUID) -> Any:
     """Diagnoses recorded in the other sector are shown only while the patient's consent
     to share health information is active; `diagnoses_hidden` counts the rest."""
     patient, grant = policy.get_patient_for(request, patient_id, client=CLIENT)
     return _detail(request, patient, grant)
 
 
-@patients.post("/patients/{patient_id}/care-team",
+@patients.post("/patients/{uuid:patient_id}/care-team",
                response={201: s.CareTeamMemberOut, **s.ERRORS},
                summary="Add an organisation or person to the care team")
-def add_care_team_member(request: HttpRequest, patient_id: str,
+def add_care_team_member(request: HttpRequest, patient_id: uuid.UUID,
                          payload: s.CareTeamMemberIn) -> Any:
     patient, grant = _open(request, patient_id, "samhand.careteam.change", "CareTeam")
     member = services.add_care_team_member(
@@ -289,9 +289,9 @@ def add_care_team_member(request: HttpRequest, patient_id: str,
     return Status(201, _member(member))
 
 
-@patients.post("/patients/{patient_id}/consents", response={201: s.ConsentOut, **s.ERRORS},
+@patients.post("/patients/{uuid:patient_id}/consents", response={201: s.ConsentOut, **s.ERRORS},
                summary="Record a consent given or withdrawn")
-def record_consent(request: HttpRequest, patient_id: str, payload: s.ConsentIn) -> Any:
+def record_consent(request: HttpRequest, patient_id: uuid.UUID, payload: s.ConsentIn) -> Any:
     """Recorded by you, for the organisation through which you see the patient: the
     server sets both."""
     patient, grant = _open(request, patient_id, "samhand.consent.change", "Consent")
@@ -302,9 +302,9 @@ def record_consent(request: HttpRequest, patient_id: str, payload: s.ConsentIn) 
     return Status(201, _consent(consent, True))
 
 
-@patients.post("/patients/{patient_id}/relatives", response={201: s.RelativeOut, **s.ERRORS},
+@patients.post("/patients/{uuid:patient_id}/relatives", response={201: s.RelativeOut, **s.ERRORS},
                summary="Add a relative or guardian")
-def add_relative(request: HttpRequest, patient_id: str, payload: s.RelativeIn) -> Any:
+def add_relative(request: HttpRequest, patient_id: uuid.UUID, payload: s.RelativeIn) -> Any:
     patient, grant = _open(request, patient_id, "samhand.relative.change", "RelatedPerson")
     relative = services.add_relative(
         policy.actor_for(request, CLIENT), patient, grant, name=payload.name,
