@@ -55,6 +55,7 @@ SCOPE = "contacts"  # the delegation scope the audited read below asks for
 @dataclass(frozen=True)
 class Situation:
     user_org: str
+    role: str  # the membership role; the access rules do not depend on it (issue 2 §5)
     hpr: bool
     account_active: bool
     membership: str  # none, active, ended, future
@@ -68,6 +69,7 @@ class Situation:
 situations = st.builds(
     Situation,
     user_org=st.sampled_from(STAFF_ORGS),
+    role=st.sampled_from(Membership.Role.values),
     hpr=st.booleans(),
     account_active=st.sampled_from([True, True, True, False]),
     membership=st.sampled_from(["none", "active", "ended", "future"]),
@@ -128,7 +130,7 @@ def build(world: Any, s: Situation) -> tuple[User, Patient, dict[str, Any]]:
                "future": (now + day, None)}
     if s.membership in periods:
         start, end = periods[s.membership]
-        Membership.objects.create(user=user, organisation=org, role="nurse",
+        Membership.objects.create(user=user, organisation=org, role=s.role,
                                   valid_from=start, valid_to=end)
     patient = Patient.objects.create(national_id=fnr(dt.date(1990, 1, 1)),
                                      national_id_kind="test", given_name="Mons",
@@ -263,21 +265,25 @@ def check(world: Any, s: Situation, user: User, patient: Patient,
 
 # --------------------------------------------------------------------------- fixed corners
 
+def _nurse(org: str, *rest: Any) -> Situation:
+    return Situation(org, "nurse", *rest)
+
+
 @pytest.mark.parametrize("s", [
     # The personas' everyday cases, always run whatever Hypothesis draws.
-    Situation("hn_a", True, True, "active", "hn_a", "active", "none", "none", "none"),
-    Situation("hn_b", True, True, "active", "hn_a", "active", "none", "none", "none"),
-    Situation("hn_a", True, True, "active", "hn_a", "active", "user", "none", "none"),
-    Situation("hn_a", True, True, "active", "hn_a", "active", "parent_org", "none", "none"),
-    Situation("hn_a", True, True, "active", "hn_a", "active", "user", "active", "none"),
-    Situation("hn_a", True, True, "ended", "hn_a", "active", "none", "active", "none"),
-    Situation("hn_a", False, True, "active", "hn_b", "none", "none", "active", "none"),
-    Situation("hn_a", True, True, "active", "hn_b", "none", "none", "other_org", "none"),
-    Situation("hn_a", True, False, "active", "hn_a", "active", "none", "active", "active"),
-    Situation("hn_a", True, True, "none", "hn_a", "none", "none", "none", "active"),
-    Situation("hn_a", True, True, "none", "hn_a", "none", "user", "none", "active"),
-    Situation("hn_a", True, True, "none", "hn_a", "none", "none", "none", "wrong_scope"),
-    Situation("hn_a", True, True, "active", "hn_a", "ends_now", "none", "none", "revoked"),
+    _nurse("hn_a", True, True, "active", "hn_a", "active", "none", "none", "none"),
+    _nurse("hn_b", True, True, "active", "hn_a", "active", "none", "none", "none"),
+    _nurse("hn_a", True, True, "active", "hn_a", "active", "user", "none", "none"),
+    _nurse("hn_a", True, True, "active", "hn_a", "active", "parent_org", "none", "none"),
+    _nurse("hn_a", True, True, "active", "hn_a", "active", "user", "active", "none"),
+    _nurse("hn_a", True, True, "ended", "hn_a", "active", "none", "active", "none"),
+    _nurse("hn_a", False, True, "active", "hn_b", "none", "none", "active", "none"),
+    _nurse("hn_a", True, True, "active", "hn_b", "none", "none", "other_org", "none"),
+    _nurse("hn_a", True, False, "active", "hn_a", "active", "none", "active", "active"),
+    _nurse("hn_a", True, True, "none", "hn_a", "none", "none", "none", "active"),
+    _nurse("hn_a", True, True, "none", "hn_a", "none", "user", "none", "active"),
+    _nurse("hn_a", True, True, "none", "hn_a", "none", "none", "none", "wrong_scope"),
+    _nurse("hn_a", True, True, "active", "hn_a", "ends_now", "none", "none", "revoked"),
 ])
 def test_access_layer_corner_cases(world, s):
     with transaction.atomic():
