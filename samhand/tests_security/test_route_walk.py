@@ -643,3 +643,31 @@ def test_guessed_policies_are_listed():
     """Not a check: keeps the list of policies this test had to guess visible."""
     guessed = sorted(name for name, policy in ROUTES.items() if policy.guessed)
     assert guessed == ["api:v1:api-root", "api:v1:create_patient"]
+
+
+def test_unsafe_methods_without_a_csrf_token_change_nothing(walk):
+    """security.md #19: with a verified session and no CSRF token, every POST, PUT, PATCH
+    and DELETE is refused (403, or 405 where the method is not offered at all) and no
+    table changes. home_nurse_a, on her own patient, so that access is not the reason."""
+    client = walk.world.login(Client(enforce_csrf_checks=True, raise_request_exception=False),
+                              walk.world.home_nurse_a)
+    before = snapshot()
+    for route in all_routes():
+        if route.policy is None or (route.policy.kind == ADMIN and route.name not in (
+                "admin:index", "admin:patients_patient_add")):
+            continue
+        target = "patient_a" if _targets(route) == TARGETS else "none"
+        path = walk.path(route, target)
+        for method in ("post", "put", "patch", "delete"):
+            data = {k: walk.fill(v) for k, v in (route.policy.posts or ({},))[0].items()}
+            response = getattr(client, method)(path, data)
+            if response.status_code not in (403, 405):
+                walk.problem(route, "home_nurse_a", f"{target} {method.upper()} without CSRF",
+                             f"{response.status_code}, expected 403 or 405")
+            after = snapshot()
+            if after != before:
+                changed = sorted(t for t in after if after[t] != before.get(t))
+                walk.problem(route, "home_nurse_a", f"{method.upper()} without CSRF",
+                             f"changed tables {changed}")
+                before = after
+    _report(walk)
