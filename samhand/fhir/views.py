@@ -179,7 +179,7 @@ def search_view(request: HttpRequest, resource_type: str) -> HttpResponse:
     handler = _type(resource_type)
     if request.method != "POST":
         raise _not_allowed(request)
-    if request.content_type != FORM:
+    if request.body and request.content_type != FORM:
         raise FhirError(415, "not-supported", _("Send search parameters as %(type)s.")
                         % {"type": FORM})
     data = request.GET.copy()
