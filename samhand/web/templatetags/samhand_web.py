@@ -9,6 +9,7 @@ from typing import Any
 from django import template
 from django.forms import BoundField
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
 
 from samhand.access import policy
 from samhand.orgs.models import Membership, Organisation
@@ -88,15 +89,43 @@ def group_digits(value: str, size: int = 4) -> str:
     return " ".join(value[i:i + size] for i in range(0, len(value), size))
 
 
+# Languages patients in Norway and Denmark often speak, named in the UI's language.
+PATIENT_LANGUAGES = {
+    "nb": gettext_lazy("Norwegian (Bokmål)"),
+    "nn": gettext_lazy("Norwegian (Nynorsk)"),
+    "no": gettext_lazy("Norwegian"),
+    "se": gettext_lazy("Northern Sami"),
+    "da": gettext_lazy("Danish"),
+    "sv": gettext_lazy("Swedish"),
+    "en": gettext_lazy("English"),
+    "de": gettext_lazy("German"),
+    "pl": gettext_lazy("Polish"),
+    "lt": gettext_lazy("Lithuanian"),
+    "uk": gettext_lazy("Ukrainian"),
+    "ru": gettext_lazy("Russian"),
+    "ar": gettext_lazy("Arabic"),
+    "so": gettext_lazy("Somali"),
+    "ti": gettext_lazy("Tigrinya"),
+    "fa": gettext_lazy("Persian"),
+    "ur": gettext_lazy("Urdu"),
+    "tr": gettext_lazy("Turkish"),
+    "vi": gettext_lazy("Vietnamese"),
+    "th": gettext_lazy("Thai"),
+}
+
+
 @register.filter
 def language_label(code: str) -> str:
-    """'nb' -> 'Norwegian Bokmål' in the active language; the code itself if unknown."""
+    """'nb' -> 'Norwegian (Bokmål)' in the active language; the code itself if unknown."""
     from django.utils.translation import get_language_info
 
+    code = str(code or "").lower()
+    if code in PATIENT_LANGUAGES:
+        return str(PATIENT_LANGUAGES[code])
     try:
-        return str(get_language_info(str(code))["name_translated"])
+        return str(get_language_info(code)["name_translated"])
     except KeyError:
-        return str(code)
+        return code
 
 
 @register.filter
