@@ -32,7 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from samhand.audit.models import AuditEvent
-from samhand.audit.services import Actor, queue_for_review, record
+from samhand.audit.services import Actor, Entry, queue_for_review, record, record_many
 from samhand.orgs.models import Membership, Organisation
 from samhand.patients.models import (
     AccessBlock,
@@ -266,11 +266,11 @@ def audit_list(request: HttpRequest, code: str, patients: Iterable[Patient], *,
         record(actor, code, AuditEvent.Action.EXECUTE, object_type=object_type, query=query,
                basis=AuditEvent.Basis.CARE_RELATION)
         return
-    with transaction.atomic():
-        for patient in patients:
-            record(actor, code, AuditEvent.Action.EXECUTE, patient_id=patient.pk,
-                   object_type=object_type, object_ids=[patient.pk], query=query,
-                   basis=AuditEvent.Basis.CARE_RELATION)
+    record_many(actor, [
+        Entry(code, AuditEvent.Action.EXECUTE, patient_id=patient.pk, object_type=object_type,
+              object_ids=[patient.pk], query=query, basis=AuditEvent.Basis.CARE_RELATION)
+        for patient in patients
+    ])
 
 
 # --------------------------------------------------------------------------- sectors
@@ -348,7 +348,7 @@ def start_emergency_access(request: HttpRequest, patient: Patient, *, reason_cod
     now = timezone.now()
     with transaction.atomic():
         grant = EmergencyAccessGrant.objects.create(
-            user=user, patient=patient, organisation=actor.organisation,
+            user=actor.user, patient=patient, organisation=actor.organisation,
             reason_code=reason_code, reason_text=reason_text.strip(), started_at=now,
             expires_at=now + dt.timedelta(minutes=settings.SAMHAND_EMERGENCY_ACCESS_MINUTES),
         )
