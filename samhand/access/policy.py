@@ -257,18 +257,21 @@ def _is_uuid(value: Any) -> bool:
 
 
 def audit_list(request: HttpRequest, code: str, patients: Iterable[Patient], *,
-               query: str = "", client: str = "web", object_type: str = "Patient") -> None:
+               query: str = "", client: str = "web", object_type: str = "Patient",
+               basis: str = AuditEvent.Basis.CARE_RELATION) -> None:
     """Audit a list or search: one row per patient returned (BALP PatientQuery), so that
-    every patient's access log shows that they appeared in someone's list."""
+    every patient's access log shows that they appeared in someone's list. `basis` says
+    why the caller sees the list: DELEGATION for a relative's list, NONE for the
+    emergency lookup (no grant exists yet)."""
     actor = actor_for(request, client)
     patients = list(patients)
     if not patients:
         record(actor, code, AuditEvent.Action.EXECUTE, object_type=object_type, query=query,
-               basis=AuditEvent.Basis.CARE_RELATION)
+               basis=basis)
         return
     record_many(actor, [
         Entry(code, AuditEvent.Action.EXECUTE, patient_id=patient.pk, object_type=object_type,
-              object_ids=[patient.pk], query=query, basis=AuditEvent.Basis.CARE_RELATION)
+              object_ids=[patient.pk], query=query, basis=basis)
         for patient in patients
     ])
 
