@@ -23,3 +23,13 @@ def test_outsider_gets_404_and_attempt_is_audited(world):
     event = AuditEvent.objects.get(patient_id=world.patient_a.pk)
     assert event.outcome == AuditEvent.Outcome.MINOR_FAILURE
     assert event.user_id == world.home_nurse_b.pk
+
+
+def test_list_audit_rows_carry_the_basis_the_caller_names(world):
+    policy.audit_list(_request(world.relative_a), "samhand.patient.list", [world.patient_a],
+                      basis=AuditEvent.Basis.DELEGATION)
+    policy.audit_list(_request(world.home_nurse_a), "samhand.patient.list", [world.patient_a])
+    rows = AuditEvent.objects.filter(code="samhand.patient.list").order_by("seq")
+    assert [(r.user_id, r.basis, r.patient_id) for r in rows] == [
+        (world.relative_a.pk, "delegation", world.patient_a.pk),
+        (world.home_nurse_a.pk, "care_relation", world.patient_a.pk)]
