@@ -107,6 +107,12 @@ def _message_for(error: dict[str, Any]) -> tuple[str, str]:
     if kind.startswith("string_too_long"):
         return "invalid", _("The text is too long (at most %(max)s characters).") % {
             "max": ctx.get("max_length", "")}
+    if kind == "string_pattern_mismatch" and r"\d{6}" in str(ctx.get("pattern", "")):
+        return "national_id_in_url", _("Do not put national identity numbers in the "
+                                       "address. Use POST /api/v1/patients/lookup with the "
+                                       "number in the body.")
+    if kind == "string_pattern_mismatch":
+        return "invalid", _("The value has the wrong format.")
     if kind.startswith("string_too_short"):
         return "invalid", _("The text is too short.")
     if kind.startswith(("date", "datetime")):

@@ -14,5 +14,5 @@ urlpatterns = [
     path("v1/", RedirectView.as_view(pattern_name="api:v1:openapi-view"), name="root"),
     path("v1/", api.urls),
     # csrf_exempt: unknown_route never changes anything and checks CSRF itself.
-    re_path(r"^(?P<rest>.*)$", csrf_exempt(unknown_route), name="unknown"),
+    re_path(r"^(?P<rest>[\s\S]*)$", csrf_exempt(unknown_route), name="unknown"),
 ]

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from .mapping import SYSTEM_ALIASES
 
 MAX_COUNT = 200
+MAX_OFFSET = 1_000_000  # far beyond any real list; keeps SQL integers in range
 DEFAULT_COUNT = 50
 FORMATS = {"json", "application/json", "application/fhir+json"}
 CONTROL = {"_count", "_offset", "_format"}
@@ -114,9 +115,10 @@ def _control(search: Search, name: str, value: str) -> None:
         number = int(value)
     except ValueError:
         raise invalid(name, _("'%(name)s' must be a whole number.") % {"name": name}) from None
-    if number < 0 or (name == "_count" and number > MAX_COUNT):
+    limit = MAX_COUNT if name == "_count" else MAX_OFFSET
+    if not 0 <= number <= limit:
         raise invalid(name, _("'%(name)s' must be between 0 and %(max)s.") % {
-            "name": name, "max": MAX_COUNT if name == "_count" else "∞"})
+            "name": name, "max": limit})
     if name == "_count":
         search.count = number
     else:

@@ -11,5 +11,5 @@ urlpatterns = [
     path("<str:resource_type>/_search", views.search_view, name="search"),
     path("<str:resource_type>/<str:resource_id>", views.instance_view, name="instance"),
     path("<str:resource_type>", views.type_view, name="type"),
-    re_path(r"^(?P<rest>.*)$", views.unknown, name="unknown"),
+    re_path(r"^(?P<rest>[\s\S]*)$", views.unknown, name="unknown"),
 ]

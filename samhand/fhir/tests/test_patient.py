@@ -226,3 +226,9 @@ def test_create_is_not_offered(world, fhir):
 
     assert response.status_code == 405
     assert response.json()["issue"][0]["code"] == "not-supported"
+
+
+def test_a_huge_offset_is_a_bad_request_not_a_server_error(world, fhir):
+    response = fhir(world.consultant).get("/fhir/Patient?_offset=32636079694868848640")
+
+    assert response.status_code == 400
