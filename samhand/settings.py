@@ -200,6 +200,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "samhand.web.errors.csrf_failure"  # translated, with the correlation id
 
 # Brute force: django-axes, per username and per IP.
 AXES_FAILURE_LIMIT = env_int("SAMHAND_LOGIN_FAILURE_LIMIT", 5)

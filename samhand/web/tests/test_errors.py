@@ -78,3 +78,12 @@ def test_error_pages_are_translated() -> None:
         response = errors.page_not_found(request)
     assert 'lang="nb"' in text(response)
     assert "Fant ikke siden" in text(response)
+
+
+def test_a_form_without_its_csrf_token_gets_the_translated_expired_page(world: Any) -> None:
+    client = world.login(Client(enforce_csrf_checks=True), world.home_nurse_a)
+    client.cookies["django_language"] = "nb"
+    response = client.post("/patients/find/", {"national_id": world.patient_a.national_id})
+    assert response.status_code == 403
+    assert "Skjemaet er utløpt" in text(response)
+    assert response["X-Correlation-ID"] in text(response)
