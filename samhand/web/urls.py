@@ -12,6 +12,8 @@ urlpatterns = [
     path("patients/<uuid:patient_id>/", views.patient_detail, name="patient"),
     path("patients/<uuid:patient_id>/national-id/", views.reveal_national_id,
          name="reveal_national_id"),
+    path("patients/<uuid:patient_id>/access-log/", views.patient_access_log,
+         name="patient_access_log"),
     path("patients/<uuid:patient_id>/consents/", views.record_consent, name="record_consent"),
     path("patients/<uuid:patient_id>/care-team/", views.add_care_team_member,
          name="add_care_team_member"),

@@ -288,3 +288,21 @@ class TestOnAPhone:
             width = page.evaluate("() => document.documentElement.scrollWidth")
             assert width <= 390, f"{url} scrolls sideways on a phone ({width}px)"
             shot(page, name)
+
+
+def test_older_access_log_entries_are_appended(page: Page, login_as: Any, world: Any,
+                                               check_axe: Any,
+                                               console_errors: list[str]) -> None:
+    client = world.login(Client(), world.consultant)
+    for _ in range(12):
+        client.get(f"/patients/{world.patient_a.pk}/")
+    login_as(world.home_nurse_a)
+    page.goto(f"/patients/{world.patient_a.pk}/")
+    expect(page.locator("#access-log-rows tr")).to_have_count(10)
+
+    page.click("#access-log-more a")
+
+    expect(page.locator("#access-log-rows tr")).to_have_count(13)  # 12 + her own read
+    expect(page.locator("#access-log-more a")).to_have_count(0)
+    check_axe(page)
+    assert not console_errors, console_errors

@@ -153,3 +153,34 @@ def test_the_access_log_panel_shows_who_looked(world: Any) -> None:
 def test_the_page_is_never_cached(world: Any) -> None:
     response = as_user(world, world.home_nurse_a).get(url(world.patient_a))
     assert response["Cache-Control"] == "no-store"
+
+
+def test_older_access_log_entries_come_ten_at_a_time(world: Any) -> None:
+    client = as_user(world, world.home_nurse_a)
+    for _ in range(12):
+        client.get(url(world.patient_a))
+
+    page = client.get(url(world.patient_a))
+    assert len(page.context["access_log"]) == 10
+    more = page.context["access_log_more"]
+    assert more.startswith(f"/patients/{world.patient_a.pk}/access-log/?before=")
+
+    older = client.get(more, HTTP_HX_REQUEST="true")
+    assert older.status_code == 200
+    assert "<html" not in text(older)
+    assert 'hx-swap-oob="true"' in text(older)
+    seqs = [e.seq for e in older.context["access_log"]]
+    assert seqs and max(seqs) < min(e.seq for e in page.context["access_log"])
+    assert audit_rows(code="samhand.access_log.read")[-1].user_id == world.home_nurse_a.pk
+
+
+def test_the_older_log_page_works_without_javascript(world: Any) -> None:
+    client = as_user(world, world.home_nurse_a)
+    response = client.get(f"{url(world.patient_a)}access-log/")
+    assert response.status_code == 200
+    assert "Who has looked at the record of Astrid Aasen" in text(response)
+
+
+def test_an_outsider_cannot_read_the_log(world: Any) -> None:
+    response = as_user(world, world.home_nurse_b).get(f"{url(world.patient_a)}access-log/")
+    assert response.status_code == 404

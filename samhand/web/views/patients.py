@@ -18,7 +18,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from samhand.access import policy
 from samhand.access.models import EmergencyAccessGrant
-from samhand.audit.access_log import access_log_for
 from samhand.audit.models import AuditEvent
 from samhand.lib.errors import DomainError
 from samhand.orgs.models import Membership, Organisation
@@ -33,6 +32,7 @@ from ..forms import (
     RelativeForm,
     show_domain_error,
 )
+from .access_log import log_page
 from .common import (
     GROUP_GP,
     GROUP_HOSPITAL,
@@ -56,7 +56,6 @@ GROUP_TITLES = {
     GROUP_RELATIVES: gettext_lazy("Relatives"),
     GROUP_SUPPLIERS: gettext_lazy("Suppliers"),
 }
-ACCESS_LOG_LIMIT = 15
 
 
 # --------------------------------------------------------------------------- my patients
@@ -230,7 +229,7 @@ def _patient_context(request: HttpRequest, patient: Patient, grant: policy.Grant
         "show_national_id": False,
         "diagnoses": diagnoses,
         "hidden_diagnoses": hidden,
-        "access_log": access_log_for(patient, limit=ACCESS_LOG_LIMIT),
+        **log_page(request, patient, "web:patient_access_log"),
         **_care_team_context(patient),
         **_consent_context(patient),
         **_relatives_context(patient, grant),
@@ -259,6 +258,17 @@ def reveal_national_id(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     context = _patient_context(request, patient, grant)
     context["show_national_id"] = True
     return render(request, "web/patient/detail.html", context)
+
+
+@require_GET
+def patient_access_log(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    """Older entries of the access log (htmx appends them to the panel)."""
+    patient, _grant = policy.get_patient_for(request, patient_id, code="samhand.access_log.read",
+                                             object_type="AuditEvent")
+    context = {"patient": patient, **log_page(request, patient, "web:patient_access_log")}
+    if is_htmx(request):
+        return render(request, "web/patient/_access_log_page.html", context)
+    return render(request, "web/patient/access_log.html", {"nav": "patients", **context})
 
 
 def _write_response(request: HttpRequest, patient: Patient, grant: policy.Grant, *,

@@ -14,13 +14,13 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from samhand.access import policy
-from samhand.audit.access_log import access_log_for
 from samhand.patients.models import Delegation
 
-from .common import GROUP_RELATIVES
+from .access_log import log_page
+from .common import GROUP_RELATIVES, is_htmx
 from .patients import _care_team_context
 
-ACCESS_LOG_LIMIT = 100
+ACCESS_LOG_PAGE = 25
 
 
 @require_GET
@@ -61,5 +61,7 @@ def relative_access_log(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     context = {"nav": "relatives", "patient": patient, "grant": grant,
                "may_see_contacts": Delegation.Scope.CONTACTS in grant.scopes
                or not grant.scopes,
-               "access_log": access_log_for(patient, limit=ACCESS_LOG_LIMIT)}
+               **log_page(request, patient, "web:relative_access_log", ACCESS_LOG_PAGE)}
+    if is_htmx(request):
+        return render(request, "web/patient/_access_log_page.html", context)
     return render(request, "web/relatives/access_log.html", context)
