@@ -62,6 +62,7 @@ from samhand.patients.models import CareTeamMember, Patient  # noqa: E402
 
 PAGE_SIZE = 25
 NURSE = "syn.hn.1.1"  # the first unit of the biggest generated municipality
+STRESS = "syn.ke.1"  # its coordinating unit: on some 16,000 care teams
 
 
 def login(client: Client, user: User) -> Client:
@@ -158,10 +159,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=300_000,
                         help="generate until the database holds this many (default 300000)")
-    parser.add_argument("--municipalities", type=int, default=40)
+    parser.add_argument("--municipalities", type=int, default=356)
     parser.add_argument("--repeat", type=int, default=200, help="timed requests per case")
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--nurse", default=NURSE, help=f"whose list (default {NURSE})")
+    parser.add_argument("--also", nargs="*", default=[STRESS],
+                        help=f"more users whose lists to measure (default {STRESS}, the "
+                             "coordinating unit of the biggest municipality: the stress case)")
     parser.add_argument("--compare-indexes", action="store_true",
                         help="measure again with the proposed indexes (dropped afterwards)")
     parser.add_argument("--out", default="", help="result file (default bench/results/…)")
@@ -188,18 +192,19 @@ def main() -> None:
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
     total = Patient.objects.count()
-    user = User.objects.get(username=args.nurse)
-    unit = Membership.objects.active().get(user=user).organisation
-    on_list = policy.visible_patients(user).count()
     team_rows = CareTeamMember.objects.count()
+    users = [User.objects.get(username=name) for name in [args.nurse, *args.also]]
 
     lines = [f"# my patients, home nursing unit, {connection.vendor}"
              + ("" if postgres else " (indicative only: the figures that count are PostgreSQL's)"),
              ""]
     lines += machine()
-    lines += [f"patients: {total}   care team rows: {team_rows}   {generated}",
-              f"unit: {unit.name} ({args.nurse}); patients on the unit's list: {on_list}",
-              f"page size: {PAGE_SIZE}; timed requests per case: {args.repeat} "
+    lines += [f"patients: {total}   care team rows: {team_rows}   {generated}"]
+    for user in users:
+        unit = Membership.objects.active().get(user=user).organisation
+        lines.append(f"list of {user.username}: {unit.name}, "
+                     f"{policy.visible_patients(user).count()} patients")
+    lines += [f"page size: {PAGE_SIZE}; timed requests per case: {args.repeat} "
               f"(after {args.warmup} warm-up)", "",
               "layers: page = GET / through the test Client (whole server side);",
               "        access = visible_patients + paginator + audit_list, no HTTP/template;",
@@ -207,16 +212,22 @@ def main() -> None:
               "        raw SQL = the page's list SELECT and COUNT replayed through a cursor.",
               ""]
     explains: list[str] = []
-    counts = measure(args, user, lines, explains, "as migrated")
+    counts: dict[str, int] = {}
+
+    def measure_all(label: str) -> None:
+        for user in users:
+            counts.update({f"{user.username}, {label}, {k}": v for k, v in measure(
+                args, user, lines, explains, f"{user.username}, {label}").items()})
+
+    measure_all("as migrated")
     if args.compare_indexes and postgres:
         with connection.cursor() as cursor:
             for sql in PROPOSED_INDEXES.values():
                 cursor.execute(sql)
-            cursor.execute("ANALYZE patients_careteammember")
-            cursor.execute("ANALYZE patients_patient")
+            cursor.execute("VACUUM ANALYZE patients_careteammember")
+            cursor.execute("VACUUM ANALYZE patients_patient")
         try:
-            counts |= {f"{k} (indexes)": v for k, v in measure(
-                args, user, lines, explains, "with the proposed indexes").items()}
+            measure_all("with the proposed indexes")
         finally:
             with connection.cursor() as cursor:
                 for name in PROPOSED_INDEXES:

@@ -9,9 +9,10 @@ batches, one transaction per batch, so 300,000 patients take minutes, not hours.
 Patients are spread unevenly, as in real life: municipality sizes follow a Zipf
 curve, big municipalities have several home nursing units and the first (the town
 centre) carries twice the load of the others,
-so `syn.hn.1.1` (the first unit of the biggest municipality) has the largest list:
-about 3.6 % of all patients (some 10,800 of 300,000), the case the "my patients"
-benchmark measures.
+so `syn.hn.1.1` (the first unit of the biggest municipality) has the largest home
+nursing list: about 0.75 % of all patients (some 2,300 of 300,000), the case the
+"my patients" benchmark measures. The coordinating unit of the biggest municipality
+(`syn.ke.1`) sits on some 16,000 care teams: the benchmark's stress case.
 """
 
 from __future__ import annotations
@@ -110,17 +111,18 @@ def _her(municipality: int, code: int) -> str:
 
 
 def units_in(rank: int) -> int:
-    """Home nursing units of the municipality of this size rank (0 = biggest): a city
-    has many districts, most municipalities one unit."""
-    return max(1, round(12 / (rank + 1)))
+    """Home nursing units of the municipality of this size rank (0 = biggest): the
+    capital has some forty (districts times zones), most municipalities one."""
+    return min(99, max(1, round(40 / (rank + 1))))
 
 
 def ensure_structure(municipalities: int) -> Structure:
     """The generated hospital, municipalities, units and one person in each unit.
 
     Municipality sizes follow a Zipf curve (weight 1/rank), like Norway's: with the
-    default 40 municipalities the biggest holds about a quarter of the patients over
-    12 home nursing units; its first unit has about 3.6 % of all patients.
+    default 356 municipalities the biggest holds about 15 % of the patients (Oslo has
+    13 % of the population) over 40 home nursing units; its first unit, with twice the
+    load of the others, has about 0.75 % of all patients.
     """
     if not 1 <= municipalities <= 999:
         raise ValueError("municipalities must be between 1 and 999")
@@ -187,7 +189,7 @@ def ensure_structure(municipalities: int) -> Structure:
                                       User.Profession.NURSE, f"97{m:03d}00", ke,
                                       Membership.Role.COORDINATOR))
             org(_her(m, 130), O.ALLOCATION_OFFICE, f"Tildelingskontoret {name}", muni_org)
-            for k in range(max(2, n_units)):
+            for k in range(min(50, max(2, n_units))):
                 gp = org(_her(m, 140 + k), O.GP_OFFICE, f"{name} legekontor {k + 1}", muni_org)
                 muni.gp_offices.append(Unit(gp, person(
                     f"syn.gp.{m}.{k + 1}", "Fastlege", f"{name} {k + 1}", User.Profession.DOCTOR,
@@ -373,7 +375,7 @@ class _Generator:
             "recorded_by_organisation_id": self.recorder.org.pk, "recorded_at": at})
 
 
-def generate_patients(count: int, *, municipalities: int = 40, seed: int = 1,
+def generate_patients(count: int, *, municipalities: int = 356, seed: int = 1,
                       batch_size: int = 5000,
                       progress: Callable[[int], None] | None = None) -> GenerateResult:
     """Add `count` synthetic patients (with care teams, consents, relatives, diagnoses)."""

@@ -1,6 +1,6 @@
 """`samhand generate --patients N`: synthetic patients in bulk, with a progress bar.
 
-    samhand generate --patients 300000 --municipalities 40 --seed 1
+    samhand generate --patients 300000 --municipalities 356 --seed 1
 
 Re-running adds more patients (new synthetic numbers, none reused).
 """
@@ -21,8 +21,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--patients", "-p", type=int, required=True,
                             help="How many patients to add.")
-        parser.add_argument("--municipalities", "-m", type=int, default=40,
-                            help="How many municipalities to spread them over (default 40).")
+        parser.add_argument("--municipalities", "-m", type=int, default=356,
+                            help="How many municipalities to spread them over (default 356, "
+                                 "as many as Norway has).")
         parser.add_argument("--seed", type=int, default=1,
                             help="Random seed (default 1).")
         parser.add_argument("--batch-size", type=int, default=5000,
