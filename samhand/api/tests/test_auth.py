@@ -185,3 +185,11 @@ def test_the_budget_renews_the_next_minute(world, token_client, settings):
         assert client.get("/api/v1/me").status_code == 429
     with time_machine.travel(start + dt.timedelta(minutes=1), tick=False):
         assert client.get("/api/v1/me").status_code == 200
+
+
+def test_without_the_otp_requirement_a_password_session_is_enough(world, settings):
+    settings.SAMHAND_REQUIRE_OTP = False
+    client = Client()
+    client.force_login(world.home_nurse_a)
+
+    assert client.get("/api/v1/me").status_code == 200

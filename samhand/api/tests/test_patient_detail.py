@@ -33,6 +33,8 @@ def test_care_team_member_reads_identity_team_consents_relatives(world, token_cl
     assert [(r.code, r.client, r.action, r.patient_id, r.object_ids, r.outcome)
             for r in rows] == [("samhand.patient.read", "api", "R", world.patient_a.pk,
                                 [str(world.patient_a.pk)], AuditEvent.Outcome.SUCCESS)]
+    # The token that authorised the read is named in the row (BALP OAUTHaccessTokenUse).
+    assert rows[0].token_jti == str(world.home_nurse_a.api_tokens.get().pk)
 
 
 def test_diagnoses_from_the_other_sector_show_while_sharing_consent_is_active(world,

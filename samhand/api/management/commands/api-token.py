@@ -13,6 +13,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from samhand.api.models import ApiToken
 
@@ -52,7 +53,7 @@ class Command(BaseCommand):
         token, secret = ApiToken.issue(user, days=days, name=name)
         self.stdout.write(secret)
         self.stderr.write(
-            f"Token {token.pk} for {username}, expires {token.expires_at:%Y-%m-%d %H:%M %Z}. "
+            f"Token {token.pk} for {username}, expires {timezone.localtime(token.expires_at):%Y-%m-%d %H:%M %Z}. "
             "Store it now: it is not shown again. Send it as 'Authorization: Bearer <token>'.")
 
     def _list(self, username: str | None) -> None:
