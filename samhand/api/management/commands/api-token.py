@@ -52,8 +52,9 @@ class Command(BaseCommand):
             raise CommandError(f"No active user named {username!r}.")
         token, secret = ApiToken.issue(user, days=days, name=name)
         self.stdout.write(secret)
+        expires = timezone.localtime(token.expires_at)
         self.stderr.write(
-            f"Token {token.pk} for {username}, expires {timezone.localtime(token.expires_at):%Y-%m-%d %H:%M %Z}. "
+            f"Token {token.pk} for {username}, expires {expires:%Y-%m-%d %H:%M %Z}. "
             "Store it now: it is not shown again. Send it as 'Authorization: Bearer <token>'.")
 
     def _list(self, username: str | None) -> None:
