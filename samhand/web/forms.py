@@ -8,6 +8,8 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from samhand.access.models import EmergencyAccessGrant
@@ -79,8 +81,25 @@ def organisation_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     return sorted(groups.items())
 
 
+def people_in(organisation_id: str) -> list[tuple[str, str]]:
+    """Active members of one organisation, for the optional person on a care team row."""
+    from samhand.orgs.models import Membership
+
+    try:
+        memberships = (Membership.objects.active().filter(organisation_id=organisation_id,
+                                                          user__is_active=True)
+                       .select_related("user").order_by("user__last_name", "user__first_name"))
+        people = {str(m.user_id): f"{m.user.get_full_name() or m.user.get_username()} "
+                                  f"({m.get_role_display().lower()})" for m in memberships}
+    except (ValueError, ValidationError):
+        return []
+    return sorted(people.items(), key=lambda item: item[1])
+
+
 class CareTeamMemberForm(forms.Form):
     organisation = forms.ChoiceField(label=_("Organisation"))
+    user = forms.ChoiceField(label=_("Person"), required=False,
+                             help_text=_("Only when one named person has the role."))
     role = forms.ChoiceField(
         label=_("Role on the care team"),
         choices=[(value, label) for value, label in CareTeamMember.Role.choices
@@ -95,6 +114,15 @@ class CareTeamMemberForm(forms.Form):
         field = self.fields["organisation"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [("", _("Choose an organisation")), *organisation_choices()]
+        # Picking the organisation loads the people who work there (htmx).
+        field.widget.attrs.update({"hx-get": reverse("web:care_team_people"),
+                                   "hx-trigger": "change", "hx-target": "#person-field",
+                                   "hx-swap": "outerHTML"})
+        person = self.fields["user"]
+        assert isinstance(person, forms.ChoiceField)
+        organisation_id = self.data.get("organisation") if self.is_bound else None
+        person.choices = [("", _("Nobody in particular")),
+                          *(people_in(str(organisation_id)) if organisation_id else [])]
 
 
 class RelativeForm(forms.Form):

@@ -19,6 +19,7 @@ urlpatterns = [
          name="add_care_team_member"),
     path("patients/<uuid:patient_id>/relatives/", views.add_relative, name="add_relative"),
     path("organisations/", views.organisations, name="organisations"),
+    path("organisations/people/", views.care_team_people, name="care_team_people"),
     path("emergency/", views.emergency, name="emergency"),
     path("emergency/start/", views.emergency_start, name="emergency_start"),
     path("emergency/<uuid:grant_id>/end/", views.emergency_end, name="emergency_end"),

@@ -177,6 +177,17 @@ def test_the_patient_page_with_htmx_forms(page: Page, login_as: Any, world: Any,
     assert Consent.objects.filter(patient=patient, scope="relatives_access",
                                   status="withdrawn").exists()
 
+    # Add a named person to the care team: the organisation brings its people.
+    page.click("#care-team .disclosure > summary")
+    page.select_option("#care-team select[name=organisation]", str(world.pulm.pk))
+    expect(page.locator("#care-team select[name=user] option")).to_have_count(3)
+    page.select_option("#care-team select[name=user]", str(world.ltmv_nurse.pk))
+    page.select_option("#care-team select[name=role]", "hospital_coordinator")
+    page.click("#care-team button[type=submit]")
+    expect(page.locator("#care-team .message--success")).to_be_visible()
+    expect(page.locator("#care-team")).to_contain_text("Koordinator i sykehuset")
+    check_axe(page)
+
     # Add a relative with htmx.
     page.click("#relatives .disclosure > summary")
     page.fill("#relatives input[name=name]", "Per Naboen")

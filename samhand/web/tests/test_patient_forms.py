@@ -178,3 +178,41 @@ def test_a_bad_email_is_explained_next_to_the_field(world: Any) -> None:
         "may_be_told": "practical"})
     assert response.status_code == 422
     assert response.context["relative_form"].errors["email"]
+
+
+def test_picking_an_organisation_offers_the_people_who_work_there(world: Any) -> None:
+    client = as_user(world, world.home_nurse_a)
+    response = client.get(f"/organisations/people/?organisation={world.pulm.pk}",
+                          HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 200
+    html = text(response)
+    assert html.lstrip().startswith('<div id="person-field">')
+    assert "Lise Lunde" in html and "Kari Krogh" in html
+    assert "Hanne Hjem" not in html
+
+
+def test_a_named_person_can_be_put_on_the_care_team(world: Any) -> None:
+    response = as_user(world, world.home_nurse_a).post(url(world.patient_a, "care-team"), {
+        "organisation": str(world.pulm.pk), "user": str(world.consultant.pk),
+        "role": CareTeamMember.Role.HOSPITAL_COORDINATOR})
+    assert response.status_code == 302
+    member = CareTeamMember.objects.get(patient=world.patient_a,
+                                        role=CareTeamMember.Role.HOSPITAL_COORDINATOR)
+    assert member.user == world.consultant
+
+
+def test_a_person_from_another_organisation_is_refused(world: Any) -> None:
+    before = CareTeamMember.objects.count()
+    response = as_user(world, world.home_nurse_a).post(url(world.patient_a, "care-team"), {
+        "organisation": str(world.hn_a.pk), "user": str(world.consultant.pk),
+        "role": CareTeamMember.Role.HOME_NURSING})
+    assert response.status_code == 422
+    assert response.context["care_team_form"].errors["user"]
+    assert CareTeamMember.objects.count() == before
+
+
+def test_an_unknown_organisation_gives_an_empty_person_choice(world: Any) -> None:
+    response = as_user(world, world.home_nurse_a).get("/organisations/people/?organisation=x")
+    assert response.status_code == 200
+    assert text(response).count("<option") == 1

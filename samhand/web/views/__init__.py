@@ -6,6 +6,7 @@ from .emergency import emergency, emergency_end, emergency_start
 from .patients import (
     add_care_team_member,
     add_relative,
+    care_team_people,
     find_patient,
     my_patients,
     patient_access_log,
@@ -19,6 +20,7 @@ from .system import health
 __all__ = [
     "add_care_team_member",
     "add_relative",
+    "care_team_people",
     "emergency",
     "emergency_end",
     "emergency_start",

@@ -271,6 +271,14 @@ def patient_access_log(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     return render(request, "web/patient/access_log.html", {"nav": "patients", **context})
 
 
+@require_GET
+def care_team_people(request: HttpRequest) -> HttpResponse:
+    """The person choice for the organisation picked in the care team form (htmx).
+    A staff directory, no patient data."""
+    form = CareTeamMemberForm(data={"organisation": request.GET.get("organisation", "")})
+    return render(request, "web/patient/_person_field.html", {"care_team_form": form})
+
+
 def _write_response(request: HttpRequest, patient: Patient, grant: policy.Grant, *,
                     section: str, form_key: str, form: Any, ok: bool) -> HttpResponse:
     """After a write: htmx gets the section back; a plain POST is redirected (or the
@@ -343,6 +351,7 @@ def add_care_team_member(request: HttpRequest, patient_id: UUID) -> HttpResponse
             services.add_care_team_member(
                 policy.actor_for(request), patient, grant,
                 organisation_id=data["organisation"], role=data["role"],
+                user_id=data["user"] or None,
                 period_end=end_of_day(data["period_end"]) if data["period_end"] else None)
         except DomainError as exc:
             show_domain_error(form, exc)
