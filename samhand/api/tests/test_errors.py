@@ -45,3 +45,20 @@ def test_an_error_in_the_permission_layer_returns_no_data(world, token_client, m
     assert response.status_code == 500
     assert set(response.json()) == {"error"}
     assert "Astrid" not in response.content.decode()
+
+
+@pytest.mark.parametrize("url", ["/api/v1/patients", "/api/v1/patients/{a}",
+                                 "/fhir/Patient", "/fhir/Patient/{a}"])
+def test_when_the_audit_cannot_be_written_no_patient_data_is_returned(world, token_client,
+                                                                      monkeypatch, url):
+    def broken(*args, **kwargs):
+        raise RuntimeError("audit table unavailable")
+
+    monkeypatch.setattr("samhand.access.policy.record", broken)
+    monkeypatch.setattr("samhand.access.policy.record_many", broken)
+
+    response = token_client(world.consultant).get(url.format(a=world.patient_a.pk))
+
+    assert response.status_code == 500
+    body = response.content.decode()
+    assert "Astrid" not in body and world.patient_a.national_id not in body
