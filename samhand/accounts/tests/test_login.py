@@ -310,3 +310,12 @@ def test_short_and_common_passwords_are_refused(db: Any, password: str) -> None:
 
 def test_a_long_uncommon_password_is_accepted(db: Any) -> None:
     validate_password("fjordby tidevann lykt 2026")
+
+
+def test_without_the_second_factor_setting_the_password_is_enough(nurse: User,
+                                                                    settings: Any) -> None:
+    settings.SAMHAND_REQUIRE_OTP = False
+    client = english()
+    response = password_step(client, "home_nurse_a")
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert is_logged_in(client)

@@ -86,6 +86,7 @@ def test_the_lookup_is_audited_without_the_number(world: Any, nurse_b: Client) -
     look_up(nurse_b, world.patient_a.national_id)
     row = audit_rows(code="samhand.patient.search")[-1]
     assert row.patient_id == world.patient_a.pk
+    assert row.basis == AuditEvent.Basis.NONE  # no grant yet
     assert world.patient_a.national_id not in row.query
 
 

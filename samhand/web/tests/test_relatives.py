@@ -111,3 +111,9 @@ def test_an_expired_delegation_gives_404(world: Any) -> None:
 def test_staff_on_the_care_team_may_open_the_contacts_page_too(world: Any) -> None:
     assert as_user(world, world.home_nurse_a).get(contacts(world.patient_a)).status_code == 200
     assert as_user(world, world.home_nurse_b).get(contacts(world.patient_a)).status_code == 404
+
+
+def test_the_relatives_list_is_audited_as_delegated_access(world: Any) -> None:
+    as_user(world, world.relative_a).get("/relatives/")
+    row = audit_rows(code="samhand.patient.list")[-1]
+    assert (row.patient_id, row.basis) == (world.patient_a.pk, AuditEvent.Basis.DELEGATION)

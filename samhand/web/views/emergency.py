@@ -93,8 +93,9 @@ def emergency(request: HttpRequest) -> HttpResponse:
         return _page(request, lookup_form=form, status=422)
     request.session.pop(CANDIDATE_KEY, None)
     patient = _lookup_any_patient(form.cleaned_data["national_id"])
+    # No grant exists yet: the lookup itself has no basis, and says so in the log.
     policy.audit_list(request, "samhand.patient.search", [patient] if patient else [],
-                      query="emergency:national_id")
+                      query="emergency:national_id", basis=AuditEvent.Basis.NONE)
     if patient is None:
         form.add_error("national_id", _("No patient with this number is registered in "
                                         "samhand."))

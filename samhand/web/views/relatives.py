@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from samhand.access import policy
+from samhand.audit.models import AuditEvent
 from samhand.patients.models import Delegation
 
 from .access_log import log_page
@@ -34,7 +35,8 @@ def relatives(request: HttpRequest) -> HttpResponse:
         rows.append({"patient": patient,
                      "contacts": Delegation.Scope.CONTACTS in scopes,
                      "access_log": Delegation.Scope.ACCESS_LOG in scopes})
-    policy.audit_list(request, "samhand.patient.list", patients)
+    policy.audit_list(request, "samhand.patient.list", patients,
+                      basis=AuditEvent.Basis.DELEGATION)
     return render(request, "web/relatives/list.html", {"nav": "relatives", "rows": rows})
 
 
