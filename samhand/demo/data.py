@@ -501,6 +501,12 @@ def patient_national_id(index: int, spec: PatientSpec) -> str:
     return first_synthetic_fnr(spec.birth, 300 + index * 7)
 
 
+def demo_national_ids() -> set[str]:
+    """The demo patients' numbers: `samhand generate` never hands them out, so the demo
+    can be loaded after generated data."""
+    return {patient_national_id(i, spec) for i, spec in enumerate(PATIENTS)}
+
+
 def demo_loaded() -> bool:
     return Organisation.objects.filter(her_id=DEMO_HOSPITAL_HER_ID).exists()
 

@@ -44,7 +44,7 @@ from samhand.patients.models import (
     RelatedPerson,
 )
 
-from .data import DEMO_PASSWORD, org_numbers
+from .data import DEMO_PASSWORD, demo_national_ids, org_numbers
 from .names import FAMILY, FEMALE_GIVEN, MALE_GIVEN, SHELTERED_HOUSING, STREETS
 
 O = Organisation.Kind  # noqa: E741
@@ -215,6 +215,7 @@ class _Numbers:
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
         self.taken: set[str] = set(Patient.objects.values_list("national_id", flat=True))
+        self.taken |= demo_national_ids()
 
     def draw(self, birth: dt.date) -> str:
         # Individual numbers 000-499 for people born 1900-1999, 500-999 from 2000.

@@ -75,3 +75,12 @@ def test_generate_refuses_nonsense_counts() -> None:
     with pytest.raises(CommandError):
         _generate("--patients", "0")
     assert not Patient.objects.exists()
+
+
+def test_the_demo_can_be_loaded_after_generated_data() -> None:
+    _generate("--patients", "300", "--municipalities", "2")
+
+    summary = load_demo()
+
+    assert summary.created and len(summary.patients) == 40
+    assert Patient.objects.count() == 340

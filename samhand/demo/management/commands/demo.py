@@ -72,3 +72,11 @@ class Command(BaseCommand):
             if n == 0:
                 write("-" * (sum(widths) + 8 + len(row[4]) + 20))
         write("")
+        write("Things to try:")
+        write("  hanne.berg (home nursing, Fjordby) sees her unit's patients; bjorn.myhre "
+              "(Nesvik) cannot open them.")
+        write("  jonas.eide does not see Solveig Karlsen: she has blocked him (a neighbour).")
+        write("  Anna Nguyen withdrew her consent: the municipality no longer sees the "
+              "hospital's diagnoses.")
+        write("  reidun.haugland (relative) sees Torbjørn Haugland's contacts and access log.")
+        write("")
