@@ -9,11 +9,14 @@ examples per operation is bounded (SAMHAND_SCHEMATHESIS_EXAMPLES, default 25).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -25,10 +28,19 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_applica
 
 
 @pytest.fixture
-def bearer(world: Any, settings: Any) -> dict[str, str]:
+def bearer(world: Any, settings: Any) -> Iterator[dict[str, str]]:
     settings.SAMHAND_API_RATE_PER_MINUTE = 100_000
     _token, secret = ApiToken.issue(world.consultant, days=1)
-    return {"Authorization": f"Bearer {secret}"}
+    # The raw WSGI handler closes the database connection around each request, which
+    # would end the test's transaction on PostgreSQL; Django's test client prevents
+    # that the same way.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield {"Authorization": f"Bearer {secret}"}
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 @schema.parametrize()
