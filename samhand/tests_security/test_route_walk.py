@@ -86,6 +86,11 @@ ROUTES: dict[str, Policy] = {
                                               {"unit": "{org:hn_b}"})),
     "web:find_patient": Policy(STAFF, post_only=True, posts=FIND_BY_ID),
     "web:patient": Policy(PATIENT),
+    "web:patient_access_log": Policy(PATIENT, queries=({"page": "2"},)),
+    "web:care_team_people": Policy(STAFF, why="people of an organisation, for the care team "
+                                   "form; no patient data",
+                                   queries=({"organisation": "{org:hn_a}"},
+                                            {"organisation": "{org:hn_b}"})),
     "web:reveal_national_id": Policy(PATIENT, post_only=True),
     "web:record_consent": Policy(PATIENT, post_only=True, posts=(CONSENT,)),
     "web:add_care_team_member": Policy(PATIENT, post_only=True, posts=(
