@@ -264,6 +264,10 @@ SAMHAND_ALLOW_HELP_NUMBERS = env_bool("SAMHAND_ALLOW_HELP_NUMBERS", not PRODUCTI
 SAMHAND_EMERGENCY_ACCESS_MINUTES = env_int("SAMHAND_EMERGENCY_ACCESS_MINUTES", 240)
 # Staff must confirm a TOTP code after the password.
 SAMHAND_REQUIRE_OTP = env_bool("SAMHAND_REQUIRE_OTP", True)
+# First-time authenticator set-up after the password alone. Off in production, where an
+# operator enrols users with `samhand otp-enrol USERNAME`.
+SAMHAND_OTP_SELF_ENROLMENT = env_bool("SAMHAND_OTP_SELF_ENROLMENT", not PRODUCTION)
+OTP_TOTP_ISSUER = "samhand"
 # API budget per user per minute (429 beyond).
 SAMHAND_API_RATE_PER_MINUTE = env_int("SAMHAND_API_RATE_PER_MINUTE", 600)
 

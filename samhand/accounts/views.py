@@ -197,6 +197,11 @@ def enrol_view(request: HttpRequest) -> HttpResponse:
     locked = _locked(request, user)
     if locked is not None:
         return locked
+    if not settings.SAMHAND_OTP_SELF_ENROLMENT:
+        # In production an operator sets up the second factor (`samhand otp-enrol`), so
+        # that a stolen password alone can never bind an attacker's authenticator.
+        return render(request, "accounts/enrol_closed.html", {"pending_user": user},
+                      status=403)
     device = (TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
               or TOTPDevice.objects.create(user=user, name="samhand", confirmed=False))
     form = CodeForm(request.POST or None)

@@ -36,6 +36,7 @@ ACTION_SENTENCES: dict[str, Promise] = {
     "samhand.consent.change": _("Opened the consents to change them"),
     "samhand.consent.search": _("Looked up the consents"),
     "samhand.consent.recorded": _("Recorded a consent"),
+    "samhand.consent.given": _("Recorded that a consent was given"),
     "samhand.consent.withdrawn": _("Recorded that a consent was withdrawn"),
     "samhand.diagnosis.read": _("Looked at the diagnoses"),
     # Emergency access (break-the-glass)
