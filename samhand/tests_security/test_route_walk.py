@@ -38,6 +38,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.resolvers import RegexPattern, RoutePattern
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from samhand.access.models import EmergencyAccessGrant
 from samhand.accounts.models import User
@@ -321,7 +322,9 @@ class Walk:
             target = "patient_b"
         if name == "organisation_id":
             return str(self.world.hn_b.pk)
-        if name in ("pk", "content_type_id"):
+        if name == "pk":  # admin/otp_totp/totpdevice/<int:pk>/…: a device that exists
+            return str(TOTPDevice.objects.order_by("pk").values_list("pk", flat=True)[0])
+        if name == "content_type_id":
             return "1"
         if name in ("rest", "url"):
             return "no/such/page/"
@@ -727,3 +730,12 @@ def test_unsafe_methods_without_a_csrf_token_change_nothing(walk):
                              f"changed tables {changed}")
                 before = after
     _report(walk)
+
+
+@pytest.mark.xfail(strict=True, reason="django-otp's TOTPDevice admin views get() the device "
+                   "without a 404: a missing id is a 500 (reported; fix in accounts/admin)")
+def test_admin_totp_views_answer_404_for_a_missing_device(walk):
+    client = walk.world.login(Client(raise_request_exception=False), walk.world.operator_b)
+    for view in ("config", "qrcode"):
+        response = client.get(f"/admin/otp_totp/totpdevice/999999/{view}/")
+        assert response.status_code == 404, (view, response.status_code)
