@@ -67,6 +67,7 @@ class Policy:
     queries: tuple[dict[str, str], ...] = ()  # extra GET query strings to try
     posts: tuple[dict[str, str], ...] = ()  # bodies POSTed (placeholders: {nid:patient_a})
     json: bool = False  # POST bodies as JSON (API)
+    lists_patients: bool = False  # the plain GET lists the persona's own patients
     guessed: bool = False  # a policy this test chose without the view author saying so
     why: str = ""
     # One generic pattern (e.g. /fhir/<resource_type>/<resource_id>) walked as several
@@ -83,7 +84,7 @@ RELATIVE_IN = {"name": "Petra Prøve", "relation": "friend", "may_be_told": "pra
 
 ROUTES: dict[str, Policy] = {
     # Web UI (samhand/web/urls.py)
-    "web:my_patients": Policy(STAFF, queries=(*NAMES, {"unit": "{org:hn_a}"},
+    "web:my_patients": Policy(STAFF, lists_patients=True, queries=(*NAMES, {"unit": "{org:hn_a}"},
                                               {"unit": "{org:hn_b}"})),
     "web:find_patient": Policy(STAFF, post_only=True, posts=FIND_BY_ID),
     "web:patient": Policy(PATIENT),
@@ -120,7 +121,7 @@ ROUTES: dict[str, Policy] = {
     "api:v1:me": Policy(STAFF),
     "api:v1:list_organisations": Policy(STAFF, queries=({"q": "Nesvik"},)),
     "api:v1:get_organisation": Policy(STAFF, why="organisations are not patient data"),
-    "api:v1:list_patients": Policy(STAFF, queries=NAMES),
+    "api:v1:list_patients": Policy(STAFF, lists_patients=True, queries=NAMES),
     "api:v1:create_patient": Policy(SHADOWED, why="POST /api/v1/patients; the same ninja "
                                     "view as list_patients answers, by method"),
     "api:v1:lookup_patient": Policy(STAFF, post_only=True, posts=FIND_BY_ID, json=True),
@@ -148,7 +149,8 @@ ROUTES: dict[str, Policy] = {
                                             "resource_id": "{target}"}),
     )),
     "fhir:type": Policy(STAFF, variants=(*(
-        (name, Policy(STAFF, queries=queries), {"resource_type": name}) for name, queries in [
+        (name, Policy(STAFF, queries=queries, lists_patients=name == "Patient"),
+         {"resource_type": name}) for name, queries in [
             ("Patient", ({"name": "Aasen"}, {"name": "Bakke"}, {"family": "Bakke"},
                          {"_id": "{pid:patient_b}"}, {"_id": "{pid:patient_a}"},
                          {"identifier": "{nid:patient_b}"}, {"identifier": "{nid:patient_a}"},
@@ -580,6 +582,10 @@ def test_personas_see_patients_only_through_a_relation(walk, auth):
     _report(walk)
 
 
+def params_of(label: str) -> bool:
+    return "?" in label or "(htmx)" in label
+
+
 def _drop_messages(client: Client, response: Any) -> None:
     """Flash messages ("Patient with id … does not exist") would carry this request's
     ids into the next page; drop them so that each answer is judged on its own."""
@@ -632,6 +638,12 @@ def _check_get(walk: Walk, route: Route, persona: str, target: str, label: str,
         if status != 405:
             walk.problem(route, persona, label, f"GET gave {status}, expected 405")
         return
+    if policy.lists_patients and not params_of(label):
+        # The leak check is only worth something if own patients do show up.
+        body = response.content.decode("utf-8", "replace")
+        missing = [n for n in sorted(CARE[persona]) if str(getattr(walk.world, n).pk) not in body]
+        if missing and (persona != "relative_a" or status != 302):
+            walk.problem(route, persona, label, f"own patients missing from the list: {missing}")
     if policy.kind in (PUBLIC, STAFF):
         if status not in (200, 204, 301, 302, 404, 405) and not (status == 403 and
                                                                    persona == "nobody"):
