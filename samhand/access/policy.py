@@ -325,6 +325,21 @@ def filter_health_info(user: Any, patient: Patient, grant: Grant,
 
 # --------------------------------------------------------------------------- emergency
 
+def emergency_candidate(user: Any, *, national_id: str | None = None,
+                        patient_id: Any = None) -> Patient | None:
+    """The patient behind a full national id (or the id of an earlier lookup), for the
+    emergency-access page only: health personnel, exact match, no partial search. It
+    opens nothing: the caller shows the name so the user can confirm, then a grant must
+    be started with `start_emergency_access`. The caller audits the lookup."""
+    if not user.is_authenticated or not user.is_active or not user.is_health_personnel:
+        return None
+    if national_id:
+        return Patient.objects.filter(national_id=national_id).first()
+    if patient_id is not None and _is_uuid(patient_id):
+        return Patient.objects.filter(pk=patient_id).first()
+    return None
+
+
 def start_emergency_access(request: HttpRequest, patient: Patient, *, reason_code: str,
                            reason_text: str, client: str = "web") -> EmergencyAccessGrant:
     """Open a patient without a care relation. The caller has re-authenticated the user."""

@@ -51,15 +51,7 @@ def _candidate(request: HttpRequest) -> Patient | None:
     if not isinstance(data, dict) or time.time() - float(data.get("at", 0)) > CANDIDATE_SECONDS:
         request.session.pop(CANDIDATE_KEY, None)
         return None
-    # TODO(access): a policy function for "the patient behind a full national id, for
-    # emergency access" would keep this lookup inside samhand.access.policy.
-    return Patient.objects.filter(pk=str(data.get("patient"))).first()
-
-
-def _lookup_any_patient(national_id: str) -> Patient | None:
-    """Emergency access searches all patients, by the full number only (no partial
-    matches, no names): the user must already know exactly whom they are looking for."""
-    return Patient.objects.filter(national_id=national_id).first()
+    return policy.emergency_candidate(request.user, patient_id=data.get("patient"))
 
 
 def _page(request: HttpRequest, *, lookup_form: EmergencyLookupForm | None = None,
@@ -92,7 +84,8 @@ def emergency(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _page(request, lookup_form=form, status=422)
     request.session.pop(CANDIDATE_KEY, None)
-    patient = _lookup_any_patient(form.cleaned_data["national_id"])
+    patient = policy.emergency_candidate(request.user,
+                                         national_id=form.cleaned_data["national_id"])
     # No grant exists yet: the lookup itself has no basis, and says so in the log.
     policy.audit_list(request, "samhand.patient.search", [patient] if patient else [],
                       query="emergency:national_id", basis=AuditEvent.Basis.NONE)
