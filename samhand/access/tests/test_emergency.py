@@ -170,3 +170,17 @@ def test_grant_is_personal(world):
     _start(world.home_nurse_a, world.patient_b)
     assert policy.grant_for(world.coordinator_a, world.patient_b) is None
     assert policy.grant_for(world.home_nurse_a, world.patient_b) is not None
+
+
+def test_emergency_candidate_only_for_active_health_personnel_and_exact_numbers(world):
+    number = world.patient_b.national_id
+    assert policy.emergency_candidate(world.home_nurse_a, national_id=number) == world.patient_b
+    assert policy.emergency_candidate(world.home_nurse_a,
+                                      patient_id=world.patient_b.pk) == world.patient_b
+    assert policy.emergency_candidate(world.clerk_a, national_id=number) is None
+    assert policy.emergency_candidate(world.home_nurse_a, national_id=number[:10]) is None
+    assert policy.emergency_candidate(world.home_nurse_a, patient_id="not-a-uuid") is None
+    assert policy.emergency_candidate(world.home_nurse_a) is None
+    world.home_nurse_a.is_active = False
+    assert policy.emergency_candidate(world.home_nurse_a, national_id=number) is None
+    assert not EmergencyAccessGrant.objects.exists()
