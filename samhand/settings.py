@@ -210,6 +210,15 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
 
+# The API's per-user rate budget is counted here. The database cache is shared by every
+# worker process, so the budget holds however many workers run; no cache server needed.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "samhand_cache",
+    }
+}
+
 LANGUAGE_CODE = "nb"
 LANGUAGES = [("nb", "Norsk bokmål"), ("en", "English"), ("da", "Dansk")]
 LOCALE_PATHS = [BASE_DIR / "locale"]

@@ -13,8 +13,8 @@ Two ways in, never mixed:
 Every authenticated call counts against a per-user budget of
 `SAMHAND_API_RATE_PER_MINUTE` calls per minute (API and FHIR together); past it the
 caller gets 429 with Retry-After, and the refusal is logged (security.md #15).
-The budget is counted in Django's cache, i.e. per process unless a shared cache is
-configured.
+The budget is counted in Django's cache: the database cache (settings.CACHES), shared by
+every worker process.
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ from samhand.audit.models import AuditEvent
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_budget() -> None:
+def _fresh_rate_budget(db: Any) -> None:
+    # The budget lives in the database cache; transactional tests' flush leaves it.
     cache.clear()
 
 
