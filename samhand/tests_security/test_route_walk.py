@@ -99,7 +99,9 @@ ROUTES: dict[str, Policy] = {
         {"organisation": "{org:gp_office}", "role": "gp"},)),
     "web:add_relative": Policy(PATIENT, post_only=True, posts=(RELATIVE_IN,)),
     "web:organisations": Policy(STAFF, why="the directory holds no patient data"),
-    "web:emergency": Policy(STAFF, why="lists only the user's own grants"),
+    "web:emergency": Policy(STAFF, posts=FIND_BY_ID, why="lists only the user's own grants; "
+                            "the lookup by full number says whether the patient exists, "
+                            "never who it is"),
     "web:emergency_start": Policy(STAFF, post_only=True),
     "web:emergency_end": Policy(GRANT, post_only=True),
     "web:relatives": Policy(STAFF, why="lists only the relative's delegated patients"),
@@ -209,7 +211,8 @@ TARGETS = ("patient_a", "patient_b", "random")
 
 # Tables whose rows a GET may legitimately add or touch.
 VOLATILE_TABLES = ("audit_", "django_session", "axes_", "otp_", "accounts_usersession",
-                   "samhand_api_apitoken")  # last_used_at
+                   "samhand_api_apitoken",  # last_used_at
+                   "samhand_cache")  # Django's database cache: the API rate budget
 
 
 # --------------------------------------------------------------------------- walking
