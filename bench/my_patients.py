@@ -5,13 +5,14 @@ Not a test: run by hand on PostgreSQL (see bench/README.md)
     DATABASE_URL=postgres://... uv run python bench/my_patients.py
 
 It generates the synthetic patients if the database has fewer than --patients, logs
-in as the nurse of the biggest home nursing unit (syn.hn.1.1), and measures, in one
+in as the nurse of the biggest home nursing unit (syn.hn.1.1) and, as the stress
+case, as the coordinator of the biggest municipality (syn.ke.1), and measures, in one
 run and on the same data:
 
 * page      GET / through Django's test Client: the whole server side (middleware,
             session, access layer, paginator, audit rows, template);
-* access    the same work without HTTP and template: the access-layer queryset,
-            the paginator and audit_list, as the view does it;
+* access    the same work without HTTP and template: visible_patients, the name
+            filter, the paginator and audit_list, as the view does it;
 * raw SQL   the SQL the page sends for the list (and its COUNT), replayed through a
             cursor: the baseline no ORM can beat.
 
@@ -46,6 +47,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.core.paginator import Paginator  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.db.backends.signals import connection_created  # noqa: E402
 from django.db.models import Q  # noqa: E402
 from django.test import Client, RequestFactory  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
@@ -144,15 +146,9 @@ PROPOSED_INDEXES = {
 }
 
 
-def audit_list_bulk(request: Any, code: str, patients: list[Patient], query: str) -> None:
-    """What audit_list would cost with record_many: one lock, one INSERT, one UPDATE."""
-    from samhand.audit.models import AuditEvent
-    from samhand.audit.services import Entry, record_many
-
-    actor = policy.actor_for(request, "web")
-    record_many(actor, [Entry(code=code, action=AuditEvent.Action.EXECUTE, patient_id=p.pk,
-                              object_type="Patient", object_ids=[p.pk], query=query,
-                              basis=AuditEvent.Basis.CARE_RELATION) for p in patients])
+def no_parallel_workers(sender: Any, connection: Any, **kwargs: Any) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SET max_parallel_workers_per_gather = 0")
 
 
 def main() -> None:
@@ -167,7 +163,8 @@ def main() -> None:
                         help=f"more users whose lists to measure (default {STRESS}, the "
                              "coordinating unit of the biggest municipality: the stress case)")
     parser.add_argument("--compare-indexes", action="store_true",
-                        help="measure again with the proposed indexes (dropped afterwards)")
+                        help="measure again with the proposed indexes (dropped afterwards), "
+                             "then also without parallel query workers")
     parser.add_argument("--out", default="", help="result file (default bench/results/…)")
     parser.add_argument("--allow-sqlite", action="store_true",
                         help="run on SQLite too (the figures that count are PostgreSQL's)")
@@ -208,7 +205,6 @@ def main() -> None:
               f"(after {args.warmup} warm-up)", "",
               "layers: page = GET / through the test Client (whole server side);",
               "        access = visible_patients + paginator + audit_list, no HTTP/template;",
-              "        access*bulk = the same with audit rows through record_many;",
               "        raw SQL = the page's list SELECT and COUNT replayed through a cursor.",
               ""]
     explains: list[str] = []
@@ -228,8 +224,15 @@ def main() -> None:
             cursor.execute("VACUUM ANALYZE patients_patient")
         try:
             measure_all("with the proposed indexes")
+            # The test Client runs in this thread on this connection, so the setting
+            # applies to the page requests too; set again on every new connection.
+            connection_created.connect(no_parallel_workers)
+            no_parallel_workers(None, connection)
+            measure_all("with the proposed indexes, no parallel workers")
         finally:
+            connection_created.disconnect(no_parallel_workers)
             with connection.cursor() as cursor:
+                cursor.execute("RESET max_parallel_workers_per_gather")
                 for name in PROPOSED_INDEXES:
                     cursor.execute(f"DROP INDEX IF EXISTS {name}")
 
@@ -262,7 +265,7 @@ def measure(args: argparse.Namespace, user: User, lines: list[str], explains: li
     }
     factory = RequestFactory()
 
-    def access_layer(params: dict[str, str], bulk: bool = False) -> None:
+    def access_layer(params: dict[str, str]) -> None:
         """The page's data work without HTTP and template (as the view does it)."""
         request = factory.get(url, params)
         request.user = user
@@ -274,10 +277,7 @@ def measure(args: argparse.Namespace, user: User, lines: list[str], explains: li
         qs = qs.select_related("municipality").order_by("family_name", "given_name", "id")
         page = Paginator(qs, PAGE_SIZE).get_page(params.get("page"))
         patients = list(page.object_list)
-        if bulk:
-            audit_list_bulk(request, "samhand.patient.list", patients, query)
-        else:
-            policy.audit_list(request, "samhand.patient.list", patients, query=query)
+        policy.audit_list(request, "samhand.patient.list", patients, query=query)
 
     header = (f"{'case':<20} {'layer':<12} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} "
               f"{'p50 / raw':>10}")
@@ -294,9 +294,6 @@ def measure(args: argparse.Namespace, user: User, lines: list[str], explains: li
         with CaptureQueriesContext(connection) as captured:
             access_layer(params)
         access_queries = len(captured.captured_queries)
-        with CaptureQueriesContext(connection) as captured:
-            access_layer(params, bulk=True)
-        bulk_queries = len(captured.captured_queries)
         # The list query and its COUNT, as the page sent them.
         sqls = [q["sql"] for q in page_queries
                 if '"patients_patient"' in q["sql"] and q["sql"].lstrip().startswith("SELECT")
@@ -313,12 +310,10 @@ def measure(args: argparse.Namespace, user: User, lines: list[str], explains: li
 
         page_ms = timings(lambda p=params: client.get(url, p), args.repeat, args.warmup)
         access_ms = timings(lambda p=params: access_layer(p), args.repeat, args.warmup)
-        bulk_ms = timings(lambda p=params: access_layer(p, True), args.repeat, args.warmup)
         raw_ms = timings(replay, args.repeat, args.warmup) if raw else [0.0, 0.0]
         raw50 = statistics.median(raw_ms) or float("nan")
         for layer, values, queries in (("page", page_ms, counts[name]),
                                        ("access", access_ms, access_queries),
-                                       ("access*bulk", bulk_ms, bulk_queries),
                                        ("raw SQL", raw_ms, len(raw))):
             lines.append(f"{name:<20} {layer:<12} {statistics.median(values):8.1f} "
                          f"{pct(values, 95):8.1f} {queries:8d} "
