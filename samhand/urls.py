@@ -1,7 +1,7 @@
 """Root URL configuration: each app brings its own urls module.
 
 Every route must declare its access policy; the route-walk test in
-samhand/web/tests/test_route_walk.py fails for a route it does not know.
+samhand/tests_security/test_route_walk.py fails for a route it does not know.
 """
 
 from django.contrib import admin

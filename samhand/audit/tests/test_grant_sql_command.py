@@ -48,6 +48,8 @@ def test_as_the_app_role_update_and_delete_are_refused_and_appending_works(world
     policy.get_patient_for(request_as(world.home_nurse_a), world.patient_a.pk)
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE ROLE {APP_ROLE} NOLOGIN")
+        # A CREATEROLE (non-superuser) test role may only SET ROLE to roles it is in.
+        cursor.execute(f"GRANT {APP_ROLE} TO CURRENT_USER")
         cursor.execute(grant_sql("--app-role", APP_ROLE))
 
     for statement in ("UPDATE audit_auditevent SET user_name = 'x'",
