@@ -83,7 +83,8 @@ def first_synthetic_fnr(birth: dt.date, start: int) -> str:
 def demo_totp_key(username: str) -> str:
     """A fixed, published TOTP key (hex, 20 bytes) per demo user, so the README can say
     how to get a code. Only for demo users: real devices get random keys."""
-    return hashlib.sha1(f"samhand-demo-totp:{username}".encode()).hexdigest()  # noqa: S324
+    return hashlib.sha1(f"samhand-demo-totp:{username}".encode(),
+                        usedforsecurity=False).hexdigest()
 
 
 def demo_totp_secret(username: str) -> str:
