@@ -26,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -111,10 +111,34 @@ def _with_ancestors(org_ids: Iterable[Any]) -> list[Any]:
 
 # --------------------------------------------------------------------------- querysets
 
-def _active_relation(org_ids: Iterable[Any], at: dt.datetime) -> QuerySet[CareTeamMember]:
-    return CareTeamMember.objects.filter(
-        patient=OuterRef("pk"), organisation_id__in=list(org_ids), period_start__lte=at,
-    ).filter(Q(period_end__isnull=True) | Q(period_end__gt=at))
+class _KeyInSubquery(Func):
+    """`pk = ANY(ARRAY(subquery))` on PostgreSQL, `pk IN (subquery)` elsewhere.
+
+    For worklists: PostgreSQL runs the subquery once (an initplan over the care-team
+    index) and fetches the unit's patients by primary key, instead of walking all
+    patients in name order and probing the care team for each (31-66 ms → 8-10 ms at
+    300,000 patients; bench/my_patients.py).
+    """
+
+    output_field = BooleanField()
+
+    def as_sql(self, compiler: Any, connection: Any, function: str | None = None,
+               template: str | None = None, arg_joiner: str | None = None,
+               **extra: Any) -> tuple[str, Any]:
+        lhs, lhs_params = compiler.compile(self.source_expressions[0])
+        rhs, rhs_params = compiler.compile(self.source_expressions[1])
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(ARRAY({rhs}))", (*lhs_params, *rhs_params)
+        return f"{lhs} IN {rhs}", (*lhs_params, *rhs_params)
+
+
+def _related_to(org_ids: Iterable[Any], at: dt.datetime) -> _KeyInSubquery:
+    """Patients with an active care relation to one of the organisations."""
+    patient_ids = (CareTeamMember.objects
+                   .filter(organisation_id__in=list(org_ids), period_start__lte=at)
+                   .filter(Q(period_end__isnull=True) | Q(period_end__gt=at))
+                   .values("patient_id"))
+    return _KeyInSubquery(F("pk"), Subquery(patient_ids))
 
 
 def _blocked(user: Any, org_ids: Iterable[Any]) -> QuerySet[AccessBlock]:
@@ -130,7 +154,7 @@ def visible_patients(user: Any, at: dt.datetime | None = None) -> QuerySet[Patie
     org_ids = user_org_ids(user, at)
     if not org_ids:
         return Patient.objects.none()
-    return Patient.objects.filter(Exists(_active_relation(org_ids, at))).exclude(
+    return Patient.objects.filter(_related_to(org_ids, at)).exclude(
         Exists(_blocked(user, org_ids)))
 
 
@@ -142,7 +166,7 @@ def patients_for_organisation(org: Organisation, user: Any,
     org_ids = user_org_ids(user, at)
     if org.pk not in org_ids:
         return Patient.objects.none()
-    return Patient.objects.filter(Exists(_active_relation([org.pk], at))).exclude(
+    return Patient.objects.filter(_related_to([org.pk], at)).exclude(
         Exists(_blocked(user, org_ids)))
 
 
