@@ -312,79 +312,61 @@ def _refuse_read_only(request: HttpRequest, grant: policy.Grant) -> HttpResponse
                         _("You can see this patient, but not change the record."))
 
 
-@require_POST
-def record_consent(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    patient, grant = policy.get_patient_for(request, patient_id, object_type="Consent")
+def _form_write(request: HttpRequest, patient_id: UUID, *, object_type: str,
+                form_class: type[Any], section: str, form_key: str, done: str,
+                apply: Any) -> HttpResponse:
+    """The shape every form on the patient page shares: the patient through the access
+    layer, a read-only refusal, the form, the service call (`apply(actor, patient,
+    grant, cleaned_data)`), its DomainError shown next to the field."""
+    patient, grant = policy.get_patient_for(request, patient_id, object_type=object_type)
     refused = _refuse_read_only(request, grant)
     if refused:
         return refused
-    form = ConsentForm(request.POST)
+    form = form_class(request.POST)
     ok = False
     if form.is_valid():
-        data = form.cleaned_data
         try:
-            services.record_consent(policy.actor_for(request), patient, grant,
-                                    scope=data["scope"], status=data["status"],
-                                    given_by=data["given_by"],
-                                    given_by_name=data["given_by_name"], note=data["note"])
+            apply(policy.actor_for(request), patient, grant, form.cleaned_data)
         except DomainError as exc:
             show_domain_error(form, exc)
         else:
             ok = True
             if not is_htmx(request):
-                messages.success(request, _("The consent is recorded."))
-    return _write_response(request, patient, grant, section="consents",
-                           form_key="consent_form", form=form, ok=ok)
+                messages.success(request, done)
+    return _write_response(request, patient, grant, section=section, form_key=form_key,
+                           form=form, ok=ok)
+
+
+@require_POST
+def record_consent(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    return _form_write(
+        request, patient_id, object_type="Consent", form_class=ConsentForm,
+        section="consents", form_key="consent_form", done=_("The consent is recorded."),
+        apply=lambda actor, patient, grant, data: services.record_consent(
+            actor, patient, grant, scope=data["scope"], status=data["status"],
+            given_by=data["given_by"], given_by_name=data["given_by_name"],
+            note=data["note"]))
 
 
 @require_POST
 def add_care_team_member(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    patient, grant = policy.get_patient_for(request, patient_id, object_type="CareTeam")
-    refused = _refuse_read_only(request, grant)
-    if refused:
-        return refused
-    form = CareTeamMemberForm(request.POST)
-    ok = False
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.add_care_team_member(
-                policy.actor_for(request), patient, grant,
-                organisation_id=data["organisation"], role=data["role"],
-                user_id=data["user"] or None,
-                period_end=end_of_day(data["period_end"]) if data["period_end"] else None)
-        except DomainError as exc:
-            show_domain_error(form, exc)
-        else:
-            ok = True
-            if not is_htmx(request):
-                messages.success(request, _("The care team is updated."))
-    return _write_response(request, patient, grant, section="care-team",
-                           form_key="care_team_form", form=form, ok=ok)
+    return _form_write(
+        request, patient_id, object_type="CareTeam", form_class=CareTeamMemberForm,
+        section="care-team", form_key="care_team_form",
+        done=_("The care team is updated."),
+        apply=lambda actor, patient, grant, data: services.add_care_team_member(
+            actor, patient, grant, organisation_id=data["organisation"], role=data["role"],
+            user_id=data["user"] or None,
+            period_end=end_of_day(data["period_end"]) if data["period_end"] else None))
 
 
 @require_POST
 def add_relative(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    patient, grant = policy.get_patient_for(request, patient_id, object_type="RelatedPerson")
-    refused = _refuse_read_only(request, grant)
-    if refused:
-        return refused
-    form = RelativeForm(request.POST)
-    ok = False
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.add_relative(policy.actor_for(request), patient, grant,
-                                  name=data["name"], relation=data["relation"],
-                                  phone=data["phone"], email=data["email"],
-                                  is_primary_contact=data["is_primary_contact"],
-                                  is_guardian=data["is_guardian"],
-                                  may_be_told=data["may_be_told"])
-        except DomainError as exc:
-            show_domain_error(form, exc)
-        else:
-            ok = True
-            if not is_htmx(request):
-                messages.success(request, _("The relative is added."))
-    return _write_response(request, patient, grant, section="relatives",
-                           form_key="relative_form", form=form, ok=ok)
+    return _form_write(
+        request, patient_id, object_type="RelatedPerson", form_class=RelativeForm,
+        section="relatives", form_key="relative_form", done=_("The relative is added."),
+        apply=lambda actor, patient, grant, data: services.add_relative(
+            actor, patient, grant, name=data["name"], relation=data["relation"],
+            phone=data["phone"], email=data["email"],
+            is_primary_contact=data["is_primary_contact"], is_guardian=data["is_guardian"],
+            may_be_told=data["may_be_told"]))
