@@ -52,12 +52,11 @@ from django.db.models import Q  # noqa: E402
 from django.test import Client, RequestFactory  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
-from django.utils import timezone  # noqa: E402
-from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from samhand.access import policy  # noqa: E402
 from samhand.accounts.models import User  # noqa: E402
+from samhand.conftest import World  # noqa: E402
 from samhand.demo.synthetic import generate_patients  # noqa: E402
 from samhand.orgs.models import Membership  # noqa: E402
 from samhand.patients.models import CareTeamMember, Patient  # noqa: E402
@@ -68,16 +67,8 @@ STRESS = "syn.ke.1"  # its coordinating unit: on some 16,000 care teams
 
 
 def login(client: Client, user: User) -> Client:
-    """As samhand.conftest.World.login: a session with the second factor confirmed."""
-    client.force_login(user)
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
-    session = client.session
-    session["otp_device_id"] = device.persistent_id
-    session["samhand_login_at"] = timezone.now().timestamp()
-    session.save()
-    return client
+    """The tests' login: a session with the second factor confirmed."""
+    return World.login(client, user)
 
 
 def timings(fn: Callable[[], Any], repeat: int, warmup: int) -> list[float]:
