@@ -191,9 +191,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
 ]
 
-# Sessions: 30 min idle (SESSION_COOKIE_AGE with save-every-request), 12 h absolute.
+# Sessions: 30 min idle (SESSION_COOKIE_AGE, renewed by SessionLifetimeMiddleware), 12 h absolute.
 SESSION_COOKIE_AGE = env_int("SAMHAND_SESSION_IDLE_SECONDS", 30 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False  # see samhand.accounts.middleware
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SAMHAND_SESSION_ABSOLUTE_SECONDS = env_int("SAMHAND_SESSION_ABSOLUTE_SECONDS", 12 * 3600)
 SESSION_COOKIE_HTTPONLY = True

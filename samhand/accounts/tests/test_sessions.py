@@ -91,3 +91,23 @@ def test_an_administrator_can_end_a_users_sessions(world: Any) -> None:
     assert end_sessions_for(world.home_nurse_a) == 1
 
     assert not opens_my_patients(client)
+
+
+def test_a_busy_page_does_not_write_the_session_on_every_request(world: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        client = world.login(Client(), world.home_nurse_a)
+        assert opens_my_patients(client)
+    with time_machine.travel(start + dt.timedelta(seconds=20), tick=False), \
+            CaptureQueriesContext(connection) as queries:
+        assert opens_my_patients(client)
+    assert not [q for q in queries if "django_session" in q["sql"]
+                and q["sql"].lstrip().upper().startswith("UPDATE")]
+    with time_machine.travel(start + dt.timedelta(minutes=2), tick=False), \
+            CaptureQueriesContext(connection) as queries:
+        assert opens_my_patients(client)
+    assert [q for q in queries if "django_session" in q["sql"]
+            and q["sql"].lstrip().upper().startswith("UPDATE")]
