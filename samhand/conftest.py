@@ -170,3 +170,23 @@ def _fast_password_hashing(settings: Any) -> None:
         "django.contrib.auth.hashers.MD5PasswordHasher",
         "django.contrib.auth.hashers.Argon2PasswordHasher",
     ]
+
+
+class AuditWatch:
+    """Audit rows written after the watch started."""
+
+    def __init__(self) -> None:
+        from samhand.audit.models import AuditEvent
+
+        self.start = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+
+    def rows(self, **filters: Any) -> list[Any]:
+        from samhand.audit.models import AuditEvent
+
+        return list(AuditEvent.objects.filter(seq__gt=self.start, **filters).order_by("seq"))
+
+
+@pytest.fixture
+def audit(db: Any) -> type[AuditWatch]:
+    """`watch = audit()` before a request; `watch.rows(code=...)` after it."""
+    return AuditWatch

@@ -11,7 +11,6 @@ from django.core.cache import cache
 from django.test import Client
 
 from samhand.api.models import ApiToken
-from samhand.audit.models import AuditEvent
 
 
 @pytest.fixture(autouse=True)
@@ -37,16 +36,3 @@ def token_client(db: Any) -> Callable[..., Client]:
     return make
 
 
-class AuditWatch:
-    """Audit rows written after the watch started."""
-
-    def __init__(self) -> None:
-        self.start = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
-
-    def rows(self, **filters: Any) -> list[AuditEvent]:
-        return list(AuditEvent.objects.filter(seq__gt=self.start, **filters).order_by("seq"))
-
-
-@pytest.fixture
-def audit(db: Any) -> Callable[[], AuditWatch]:
-    return AuditWatch

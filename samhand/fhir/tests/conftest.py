@@ -11,7 +11,6 @@ from django.test import Client
 from fhir.resources.R4B import get_fhir_model_class
 
 from samhand.api.models import ApiToken
-from samhand.audit.models import AuditEvent
 
 
 @pytest.fixture(autouse=True)
@@ -35,19 +34,6 @@ def validate(resource: dict[str, Any]) -> Any:
     """Validate with fhir.resources' R4B models (R4 has no package of its own there;
     the resources samhand serves are identical in R4 and R4B)."""
     return get_fhir_model_class(resource["resourceType"]).model_validate(resource)
-
-
-class AuditWatch:
-    def __init__(self) -> None:
-        self.start = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
-
-    def rows(self, **filters: Any) -> list[AuditEvent]:
-        return list(AuditEvent.objects.filter(seq__gt=self.start, **filters).order_by("seq"))
-
-
-@pytest.fixture
-def audit(db: Any) -> Callable[[], AuditWatch]:
-    return AuditWatch
 
 
 def entry_ids(bundle: dict[str, Any]) -> set[str]:
