@@ -104,6 +104,23 @@ def _throttled_message(device: TOTPDevice) -> str | None:
     return _("Too many wrong codes. Wait a moment and try again.")
 
 
+def _code_accepted(request: HttpRequest, user: User, device: TOTPDevice, form: CodeForm,
+                   wrong: str) -> bool:
+    """A posted code, checked against the device's throttling; a wrong one counts as a
+    failed login (django-axes) and is shown on the form with `wrong`."""
+    if request.method != "POST" or not form.is_valid():
+        return False
+    throttled = _throttled_message(device)
+    if throttled:
+        form.add_error("code", throttled)
+        return False
+    if device.verify_token(form.cleaned_data["code"]):
+        return True
+    _code_failed(request, user)
+    form.add_error("code", wrong)
+    return False
+
+
 def _finish_login(request: HttpRequest, user: User, device: TOTPDevice | None,
                   data: dict[str, Any]) -> HttpResponse:
     if device is not None:
@@ -168,16 +185,10 @@ def otp_view(request: HttpRequest) -> HttpResponse:
     if locked is not None:
         return locked
     form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        throttled = _throttled_message(device)
-        if throttled:
-            form.add_error("code", throttled)
-        elif device.verify_token(form.cleaned_data["code"]):
-            return _finish_login(request, user, device, data)
-        else:
-            _code_failed(request, user)
-            form.add_error("code", _("The code is wrong or has already been used. Wait for "
-                                     "a new code in the app and try again."))
+    if _code_accepted(request, user, device, form, _(
+            "The code is wrong or has already been used. Wait for a new code in the app "
+            "and try again.")):
+        return _finish_login(request, user, device, data)
     status = 400 if request.method == "POST" else 200
     return render(request, "accounts/otp.html", {"form": form, "pending_user": user},
                   status=status)
@@ -205,19 +216,12 @@ def enrol_view(request: HttpRequest) -> HttpResponse:
     device = (TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
               or TOTPDevice.objects.create(user=user, name="samhand", confirmed=False))
     form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        throttled = _throttled_message(device)
-        if throttled:
-            form.add_error("code", throttled)
-        elif device.verify_token(form.cleaned_data["code"]):
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
-            TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-            return _finish_login(request, user, device, data)
-        else:
-            _code_failed(request, user)
-            form.add_error("code", _("The code is wrong. Check that the app shows samhand and "
-                                     "try the newest code."))
+    if _code_accepted(request, user, device, form, _(
+            "The code is wrong. Check that the app shows samhand and try the newest code.")):
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        return _finish_login(request, user, device, data)
     secret = base64.b32encode(device.bin_key).decode()
     status = 400 if request.method == "POST" else 200
     return render(request, "accounts/enrol.html", {
