@@ -9,6 +9,11 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("samhand.web.urls")),
+    path("", include("samhand.alerts.urls")),
+    path("", include("samhand.pathways.urls")),
+    path("", include("samhand.plans.urls")),
+    path("", include("samhand.observations.urls")),
+    path("", include("samhand.messaging.urls")),
     path("accounts/", include("samhand.accounts.urls")),
     path("api/", include("samhand.api.urls")),
     path("fhir/", include("samhand.fhir.urls")),

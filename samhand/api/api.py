@@ -87,3 +87,6 @@ api = NinjaAPI(
 errors.install(api)
 api.add_router("/", directory)
 api.add_router("/", patients)
+# Each later app brings its own router (samhand/<app>/api.py).
+for _app in ("alerts", "pathways", "plans", "observations", "messaging"):
+    api.add_router("/", f"samhand.{_app}.api.router")

@@ -420,3 +420,25 @@ class PractitionerType(ResourceType):
 TYPES: dict[str, ResourceType] = {t.name: t for t in (
     PatientType(), PractitionerType(), OrganizationType(), CareTeamType(), ConsentType(),
     AuditEventType())}
+
+
+def register_app_types() -> None:
+    """Add the resource types that later apps declare in samhand/<app>/fhir_resources.py
+    (a module-level RESOURCE_TYPES list of ResourceType instances). Called once, from
+    FhirConfig.ready()."""
+    import importlib
+
+    from django.apps import apps
+
+    for config in apps.get_app_configs():
+        if not config.name.startswith("samhand.") or config.name == "samhand.fhir":
+            continue
+        try:
+            module = importlib.import_module(f"{config.name}.fhir_resources")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{config.name}.fhir_resources":
+                continue
+            raise
+        for resource_type in module.RESOURCE_TYPES:
+            assert resource_type.name not in TYPES, f"FHIR type {resource_type.name} twice"
+            TYPES[resource_type.name] = resource_type

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import importlib
 import json
 import re
 import uuid
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.test import Client
@@ -48,33 +50,17 @@ from samhand.orgs.models import Membership
 from samhand.patients.models import Consent
 
 # --------------------------------------------------------------------------- policies
-
-PUBLIC = "public"  # anyone, no login; never shows patient data
-STAFF = "staff"  # any verified login; not about one patient; lists filtered per persona
-PATIENT = "patient"  # about one patient (path arg patient_id): care relation or 404
-RELATIVE = "relative"  # about one patient: care relation, or a delegation with `scope`
-GRANT = "grant"  # about one emergency grant (grant_id): only its owner
-NOT_FOUND = "not_found"  # a catch-all that answers 404 to everyone logged in
-ADMIN = "admin"  # Django admin: is_staff only; only operator_b is staff
-SHADOWED = "shadowed"  # same path as an earlier pattern, which answers for it
-
-
-@dataclass(frozen=True)
-class Policy:
-    kind: str
-    post_only: bool = False  # the view refuses GET (405); POST is probed instead
-    scope: str = ""  # RELATIVE: the delegation scope the page needs
-    queries: tuple[dict[str, str], ...] = ()  # extra GET query strings to try
-    posts: tuple[dict[str, str], ...] = ()  # bodies POSTed (placeholders: {nid:patient_a})
-    json: bool = False  # POST bodies as JSON (API)
-    lists_patients: bool = False  # the plain GET lists the persona's own patients
-    guessed: bool = False  # a policy this test chose without the view author saying so
-    why: str = ""
-    # One generic pattern (e.g. /fhir/<resource_type>/<resource_id>) walked as several
-    # routes: (label, policy, fixed path args). Placeholders in path args: {target}
-    # (the patient's id), {consent} and {audit} (a consent / audit row of the patient).
-    variants: tuple[tuple[str, Policy, dict[str, str]], ...] = ()
-
+from samhand.tests_security.policies import (
+    ADMIN,
+    GRANT,
+    NOT_FOUND,
+    PATIENT,
+    PUBLIC,
+    RELATIVE,
+    SHADOWED,
+    STAFF,
+    Policy,
+)
 
 NAMES = ({"q": "Aasen"}, {"q": "Bakke"}, {"q": "Astrid Aasen"}, {"q": "Bernt"}, {"q": "a"},
          {"page": "2"})
@@ -189,6 +175,32 @@ ROUTES: dict[str, Policy] = {
        for view in ("change", "history", "delete")},
 }
 
+
+def _app_route_policies() -> tuple[dict[str, Policy], list[Any]]:
+    """ROUTES and objects() declared by each app in samhand/<app>/tests/route_policies.py."""
+    routes: dict[str, Policy] = {}
+    makers: list[Any] = []
+    for config in apps.get_app_configs():
+        if not config.name.startswith("samhand."):
+            continue
+        try:
+            module = importlib.import_module(f"{config.name}.tests.route_policies")
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith(config.name):
+                continue
+            raise
+        for key, policy in getattr(module, "ROUTES", {}).items():
+            assert key not in routes, f"route {key} declared twice"
+            routes[key] = policy
+        if hasattr(module, "objects"):
+            makers.append(module.objects)
+    return routes, makers
+
+
+_APP_ROUTES, OBJECT_MAKERS = _app_route_policies()
+assert not set(_APP_ROUTES) & set(ROUTES), set(_APP_ROUTES) & set(ROUTES)
+ROUTES.update(_APP_ROUTES)
+
 # Which personas see which world patient (conftest.build_world), written out by hand.
 CARE = {
     "home_nurse_a": {"patient_a"},
@@ -299,6 +311,8 @@ class Walk:
     grant: EmergencyAccessGrant
     consents: dict[str, Any] = field(default_factory=dict)  # patient -> one consent id
     audits: dict[str, Any] = field(default_factory=dict)  # patient -> one audit row uuid
+    # Path args declared by apps' route_policies.objects(): arg -> {patient -> id}
+    objects: dict[str, dict[str, str]] = field(default_factory=dict)
     random_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     problems: list[str] = field(default_factory=list)
 
@@ -323,6 +337,11 @@ class Walk:
             return self.target_id(target)
         if name == "grant_id":
             return self.random_id if target == "random" else str(self.grant.pk)
+        if name in self.objects:
+            if target == "random":
+                return self.random_id
+            return self.objects[name].get("patient_b" if target == "none" else target,
+                                          self.random_id)
         if target == "none":
             target = "patient_b"
         if name == "organisation_id":
@@ -449,6 +468,10 @@ def walk(world: Any, settings: Any) -> Walk:
         reason_code="acute", reason_text="Akutt forverring om natten", started_at=now,
         expires_at=now + dt.timedelta(hours=4))
     walk = Walk(world, clients, token_clients, grant)
+    for make in OBJECT_MAKERS:
+        for arg, ids in make(world).items():
+            assert arg not in walk.objects, f"path argument {arg} declared twice"
+            walk.objects[arg] = ids
     # One consent and one audit row per patient, for the FHIR reads of those types.
     walk.consents["patient_a"] = world.patient_a.consents.get().pk
     walk.consents["patient_b"] = Consent.objects.create(

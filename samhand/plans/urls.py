@@ -1,0 +1,9 @@
+"""Pages of samhand.plans (patient-scoped pages live under /patients/<uuid:patient_id>/).
+
+Declare each route's policy in tests/route_policies.py (see samhand/tests_security/policies.py).
+"""
+
+from django.urls import URLPattern
+
+app_name = "plans"
+urlpatterns: list[URLPattern] = []
