@@ -519,7 +519,30 @@ def load_demo() -> DemoSummary:
         if not demo_loaded():
             _build()
             created = True
-    return _summary(created)
+    summary = _summary(created)
+    if created:
+        _load_app_demos(summary)
+    return summary
+
+
+DEMO_APPS = ("pathways", "plans", "observations", "messaging", "alerts")
+
+
+def _load_app_demos(summary: DemoSummary) -> None:
+    """Each later app may ship `samhand/<app>/demo.py` with `load(summary: DemoSummary)`,
+    which adds its demo rows for the demo patients (summary.patients, .users,
+    .organisations are keyed as in this module). Called once, each in its own transaction."""
+    import importlib
+
+    for app in DEMO_APPS:
+        try:
+            module = importlib.import_module(f"samhand.{app}.demo")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"samhand.{app}.demo":
+                continue
+            raise
+        with transaction.atomic():
+            module.load(summary)
 
 
 def _summary(created: bool) -> DemoSummary:
