@@ -12,7 +12,7 @@ answer that does not fit its definition is refused whole (every problem named).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
@@ -405,6 +405,6 @@ def get_form(key: str, version: int | None = None) -> Form | None:
 
 def current_forms() -> list[Form]:
     latest: dict[str, Form] = {}
-    for (key, version), form in sorted(library().items()):
+    for (key, _version), form in sorted(library().items()):
         latest[key] = form
     return list(latest.values())

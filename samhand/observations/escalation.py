@@ -1,0 +1,336 @@
+"""Escalation that reaches someone (OB-3, PL-4).
+
+When a set is finished, the patient's rules (EscalationSettings, or the defaults) are
+checked: the NEWS2 level, a single red parameter, checklist answers, a rising NEWS2
+trend over the last N sets. A breach raises an alert (samhand.alerts.raise_alert) for
+the home-nursing unit on the patient's care team, once per episode (a stable
+`episode_key`), with a deadline to acknowledge that follows the NEWS2 response.
+
+`sweep()` (the `samhand observations-sweep` worker) escalates alerts nobody has
+acknowledged in time to the next level — home nursing → GP (legevakt out of office
+hours) → the hospital — and raises alerts for missed observations. It is idempotent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from samhand.audit.models import AuditEvent
+from samhand.audit.services import Actor, record
+from samhand.lib.timeutil import OSLO
+from samhand.orgs.models import Organisation
+from samhand.patients.models import CareTeamMember, Patient
+
+from .definitions import get_form
+from .models import EscalationSettings, ObservationSet
+
+SOURCE = "observations"
+
+# Minutes to acknowledge, by response. "Immediate" (NEWS2 high) is the shortest window
+# after which the sweep moves the alert up a level.
+ACK_MINUTES = {
+    "emergency": 15,
+    "urgent": 30,
+    "red": 60,
+    "trend": 120,
+    "checklist": 24 * 60,
+    "self_report": 60,
+    "missed": 4 * 60,
+}
+SEVERITY = {"emergency": "critical", "urgent": "urgent", "red": "warning", "trend": "warning",
+            "checklist": "warning", "self_report": "urgent", "missed": "warning"}
+
+R = CareTeamMember.Role
+LEVELS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("home_nursing", (R.HOME_NURSING_PRIMARY, R.HOME_NURSING)),
+    ("gp", (R.GP,)),
+    ("hospital", (R.LTMV_NURSE, R.RESPONSIBLE_CONSULTANT, R.HOSPITAL_COORDINATOR,
+                  R.PALLIATIVE_TEAM)),
+)
+LEVEL_NAMES = {"home_nursing": "home nursing", "gp": "GP or out-of-hours service",
+               "hospital": "hospital"}
+
+
+@dataclass(frozen=True)
+class Breach:
+    rule: str  # news2 | red | checklist | trend | missed | self_report
+    episode_key: str
+    response: str  # a key of ACK_MINUTES
+    text: str
+
+    @property
+    def severity(self) -> str:
+        return SEVERITY[self.response]
+
+    @property
+    def ack_minutes(self) -> int:
+        return ACK_MINUTES[self.response]
+
+
+DEFAULTS = EscalationSettings()
+
+
+def settings_for(patient_ids: Iterable[Any]) -> dict[Any, EscalationSettings]:
+    found = {s.patient_id: s for s in EscalationSettings.objects.filter(
+        patient_id__in=list(patient_ids))}
+    return found
+
+
+def _label(key: str) -> str:
+    return {"respiration_rate": _("respiration rate"), "spo2": _("SpO2"),
+            "air_or_oxygen": _("oxygen"), "systolic_bp": _("systolic pressure"),
+            "pulse": _("pulse"), "consciousness": _("consciousness"),
+            "temperature": _("temperature")}.get(key, key)
+
+
+def breaches_for(obs: ObservationSet, rules: EscalationSettings,
+                 previous_totals: list[int]) -> list[Breach]:
+    """What in this finished set breaches the patient's rules. `previous_totals` are
+    the NEWS2 totals of the sets before it, newest first."""
+    out: list[Breach] = []
+    total, risk = obs.news2_total, obs.news2_risk
+    if total is not None:
+        if risk == "high":
+            out.append(Breach("news2", "news2:high", "emergency", _(
+                "NEWS2 %(total)s (high): emergency response — assess at once.") % {
+                "total": total}))
+        elif total >= rules.news2_threshold or risk == "medium":
+            out.append(Breach("news2", "news2:medium", "urgent", _(
+                "NEWS2 %(total)s (%(risk)s): urgent assessment by a doctor.") % {
+                "total": total, "risk": risk}))
+    red = obs.red_parameters
+    if red and rules.alert_on_red_parameter and not any(b.rule == "news2" for b in out):
+        out.append(Breach("red", "news2:red", "red", _(
+            "A single red NEWS2 parameter (%(names)s): inform the doctor, who decides on "
+            "escalation.") % {"names": ", ".join(_label(k) for k in red)}))
+    if total is not None and previous_totals and len(previous_totals) >= \
+            rules.trend_window - 1:
+        window = previous_totals[:rules.trend_window - 1]
+        if total - min(window) >= rules.trend_rise and total > window[0]:
+            out.append(Breach("trend", "news2:trend", "trend", _(
+                "NEWS2 is rising: %(before)s → %(now)s over the last %(n)s sets.") % {
+                "before": min(window), "now": total, "n": len(window) + 1}))
+    if rules.alert_on_checklist:
+        form = get_form(obs.form_key, obs.form_version)
+        for question in form.questions if form else []:
+            if not question.alert_when:
+                continue
+            answer = obs.answers.get(question.key)
+            values = answer if isinstance(answer, list) else [answer]
+            hits = [v for v in values if str(v).lower() in question.alert_when]
+            if hits:
+                out.append(Breach("checklist", f"answer:{obs.form_key}:{question.key}",
+                                  "checklist", _("%(question)s: %(answer)s") % {
+                                      "question": question.label,
+                                      "answer": ", ".join(question.choice_label(h)
+                                                          for h in hits)}))
+    return out
+
+
+def previous_totals(patient_ids: Iterable[Any], *, before: dict[Any, dt.datetime],
+                    limit: int = 5) -> dict[Any, list[int]]:
+    """The NEWS2 totals of each patient's latest finished sets before a time, newest
+    first (one query, a window function)."""
+    ids = list(patient_ids)
+    if not ids:
+        return {}
+    earliest = min(before.values())
+    qs = (ObservationSet.objects
+          .filter(patient_id__in=ids, status=ObservationSet.Status.FINAL,
+                  news2_total__isnull=False, taken_at__lt=max(before.values()))
+          .annotate(n=Window(RowNumber(), partition_by=[F("patient_id")],
+                             order_by=F("taken_at").desc()))
+          .filter(n__lte=limit + 20)
+          .values_list("patient_id", "news2_total", "taken_at"))
+    out: dict[Any, list[int]] = {pid: [] for pid in ids}
+    for pid, total, taken in qs.order_by("patient_id", "-taken_at"):
+        if taken < before[pid] and len(out[pid]) < limit and taken >= earliest - \
+                dt.timedelta(days=3650):
+            out[pid].append(int(total or 0))
+    return out
+
+
+# --------------------------------------------------------------------------- who acts
+
+def _in_office_hours(at: dt.datetime) -> bool:
+    local = at.astimezone(OSLO)
+    return local.weekday() < 5 and 8 <= local.hour < 16
+
+
+def target_for(patient: Patient, level: int, at: dt.datetime | None = None,
+               ) -> tuple[Organisation, str] | None:
+    """The unit that must act at this level, from the patient's active care team: home
+    nursing, then the GP (the municipality's out-of-hours service outside office hours),
+    then the hospital. None when the patient has nobody at that level."""
+    at = at or timezone.now()
+    if level >= len(LEVELS):
+        return None
+    name, roles = LEVELS[level]
+    members = list(CareTeamMember.objects.active(at)
+                   .filter(patient=patient, role__in=roles, organisation__isnull=False)
+                   .select_related("organisation"))
+    members.sort(key=lambda m: roles.index(m.role))
+    if name == "gp" and not _in_office_hours(at) and patient.municipality_id:
+        legevakt = Organisation.objects.filter(
+            kind=Organisation.Kind.OUT_OF_HOURS, parent_id=patient.municipality_id,
+            is_active=True).first()
+        if legevakt is not None:
+            return legevakt, "out_of_hours"
+    if members and members[0].organisation is not None:
+        return members[0].organisation, str(members[0].role)
+    return None
+
+
+def first_level_target(patient: Patient) -> tuple[int, Organisation, str] | None:
+    for level in range(len(LEVELS)):
+        target = target_for(patient, level)
+        if target is not None:
+            return level, *target
+    return None
+
+
+# --------------------------------------------------------------------------- raising
+
+def dispatch(actor: Actor, patient: Patient, breaches: list[Breach], *,
+             source_id: Any = "") -> list[Any]:
+    """Raise one alert per breach for the first unit that can act (idempotent per
+    episode). Returns the alerts created."""
+    if not breaches:
+        return []
+    from samhand.alerts.services import raise_alert
+
+    first = first_level_target(patient)
+    if first is None:
+        return []
+    level, org, role = first
+    now = timezone.now()
+    created_alerts = []
+    for breach in breaches:
+        alert, created = raise_alert(
+            patient=patient, organisation=org, kind=f"observation.{breach.rule}",
+            episode_key=f"{SOURCE}:{breach.episode_key}", text=breach.text, actor=actor,
+            severity=breach.severity, role=role,
+            due_at=now + dt.timedelta(minutes=breach.ack_minutes),
+            source=f"{SOURCE}:{source_id}" if source_id else SOURCE)
+        if created:
+            if level and hasattr(alert, "escalation_level"):
+                type(alert).objects.filter(pk=alert.pk).update(escalation_level=level)
+            created_alerts.append(alert)
+    return created_alerts
+
+
+def evaluate_set(actor: Actor, obs: ObservationSet) -> list[Any]:
+    rules = settings_for([obs.patient_id]).get(obs.patient_id, DEFAULTS)
+    previous = previous_totals([obs.patient_id], before={obs.patient_id: obs.taken_at},
+                               limit=max(rules.trend_window - 1, 1))[obs.patient_id]
+    breaches = breaches_for(obs, rules, previous)
+    return dispatch(actor, obs.patient, breaches, source_id=obs.pk)
+
+
+def evaluate_batch(actor: Actor, by_patient: dict[Any, list[ObservationSet]]) -> int:
+    """The rules for a batch: each patient's newest set in the batch (earlier ones feed
+    the trend). Two queries for the batch, plus one per patient that breaches."""
+    rules = settings_for(by_patient)
+    newest = {pid: max(sets, key=lambda o: o.taken_at) for pid, sets in by_patient.items()}
+    window = max([r.trend_window for r in rules.values()] + [DEFAULTS.trend_window])
+    previous = previous_totals(by_patient, before={pid: o.taken_at for pid, o in newest.items()},
+                               limit=window - 1)
+    raised = 0
+    for pid, obs in newest.items():
+        breaches = breaches_for(obs, rules.get(pid, DEFAULTS), previous.get(pid, []))
+        if breaches:
+            raised += len(dispatch(actor, obs.patient, breaches, source_id=obs.pk))
+    return raised
+
+
+# --------------------------------------------------------------------------- the sweep
+
+def escalate_overdue(now: dt.datetime | None = None) -> int:
+    """Alerts from observations that nobody acknowledged in time go one level up: a new
+    alert for the next unit (its own episode key, so the sweep is idempotent), and the
+    original is marked with the level it reached."""
+    from samhand.alerts.models import Alert
+    from samhand.alerts.services import raise_alert
+
+    now = now or timezone.now()
+    actor = Actor(client="system")
+    escalated = 0
+    overdue = (Alert.objects.filter(episode_key__startswith=f"{SOURCE}:",
+                                    acknowledged_at__isnull=True, closed_at__isnull=True,
+                                    due_at__lte=now)
+               .select_related("patient", "organisation").order_by("due_at"))
+    for alert in overdue:
+        level = (alert.escalation_level or 0) + 1
+        target = None
+        while level < len(LEVELS) and target is None:
+            target = target_for(alert.patient, level, now)
+            if target is None:
+                level += 1
+        if target is None:
+            continue
+        org, role = target
+        window = alert.due_at - alert.raised_at if alert.due_at and alert.raised_at else \
+            dt.timedelta(minutes=30)
+        base_key = alert.episode_key.split(">")[0]
+        new, created = raise_alert(
+            patient=alert.patient, organisation=org, kind=alert.kind,
+            episode_key=f"{base_key}>L{level}",
+            text=_("Not acknowledged by %(unit)s in time: %(text)s") % {
+                "unit": alert.organisation.name if alert.organisation else "?",
+                "text": alert.text.split(": ", 1)[-1] if alert.text.startswith(
+                    ("Not acknowledged", "Ikke kvittert")) else alert.text},
+            actor=actor, severity=alert.severity, role=role,
+            due_at=now + max(window, dt.timedelta(minutes=15)), source=alert.source)
+        if created:
+            Alert.objects.filter(pk=new.pk).update(escalation_level=level)
+        # The original is done with: it was moved up (conditional, so only once).
+        if Alert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True,
+                                escalation_level=alert.escalation_level).update(
+                escalation_level=level, due_at=None):
+            record(actor, "samhand.observation.escalated", AuditEvent.Action.EXECUTE,
+                   patient_id=alert.patient_id, object_type="Alert",
+                   object_ids=[alert.pk, new.pk], organisation=org)
+            escalated += 1
+    return escalated
+
+
+def missed_observations(now: dt.datetime | None = None) -> int:
+    """Patients whose vital signs or 14-day checklist are overdue get one alert per
+    missed period (the episode key names the last set, so a new set starts a new one)."""
+    now = now or timezone.now()
+    actor = Actor(client="system")
+    raised = 0
+    for rules in EscalationSettings.objects.select_related("patient").filter(
+            patient__isnull=False).exclude(checklist_every_days=None, vitals_every_hours=None):
+        for form_key, interval in (
+                ("vital_signs", dt.timedelta(hours=rules.vitals_every_hours or 0)),
+                ("change_checklist", dt.timedelta(days=rules.checklist_every_days or 0))):
+            if not interval:
+                continue
+            last = (ObservationSet.objects.filter(patient_id=rules.patient_id,
+                                                  form_key=form_key,
+                                                  status=ObservationSet.Status.FINAL)
+                    .order_by("-taken_at").values_list("pk", "taken_at").first())
+            since = last[1] if last else rules.updated_at
+            if since + interval > now:
+                continue
+            form = get_form(form_key)
+            text = _("%(form)s is overdue (due %(due)s).") % {
+                "form": form.title if form else form_key,
+                "due": timezone.localtime(since + interval, OSLO).strftime("%d.%m.%Y %H:%M")}
+            raised += len(dispatch(actor, rules.patient, [Breach(
+                "missed", f"missed:{form_key}:{last[0] if last else 'none'}", "missed",
+                text)]))
+    return raised
+
+
+def sweep(now: dt.datetime | None = None) -> dict[str, int]:
+    return {"escalated": escalate_overdue(now), "missed": missed_observations(now)}
