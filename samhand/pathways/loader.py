@@ -35,6 +35,7 @@ from .definitions import (
     Template,
     Text,
 )
+from .schedule import apply_offset, reference_dates
 
 LIBRARY = Path(__file__).resolve().parent / "library"
 FILE_NAME = re.compile(r"^(?P<key>[a-z][a-z0-9_]*)\.v(?P<version>[1-9][0-9]*)\.ya?ml$")
@@ -317,6 +318,15 @@ def _parse(ctx: _Ctx, root: yaml.Node, raw: bytes, source: str) -> Template:
                 raise ctx.fail(g["criteria"][1], f"{p}.criteria", "a gate needs criteria")
             criteria = [_criterion(ctx, n, f"{p}.criteria[{j}]", by_key)
                         for j, n in enumerate(crit_nodes)]
+            for j, c in enumerate(criteria):
+                if c.task is not None and by_key[c.task].entries:
+                    missing = sorted(set(entries) - by_key[c.task].entries)
+                    if missing:
+                        task_node = next(v for k, v in crit_nodes[j].value
+                                         if k.value == "task")
+                        raise ctx.fail(task_node, f"{p}.criteria[{j}].task",
+                                       f"task '{c.task}' is not in the entry '{missing[0]}', "
+                                       "so the gate could never be passed there")
             _unique(ctx, [(crit_nodes[j], c.key) for j, c in enumerate(criteria)],
                     f"{p}.criteria", "criterion")
             gates.append(GateDef(gkey, _text(ctx, g["title"][1], f"{p}.title"), before,
@@ -386,7 +396,7 @@ def _due(ctx: _Ctx, node: yaml.Node, path: str, task_key: str, task_keys: set[st
                       minimum=0) if "supervised_first" in m else 0
     per_year = _int(ctx, m["max_per_year"][1], f"{path}.max_per_year", minimum=1) \
         if "max_per_year" in m else None
-    for name in ("count", "supervised_first", "max_per_year", "while_flag", "until"):
+    for name in ("count", "supervised_first", "max_per_year", "while_flag"):
         if name in m and every is None:
             raise ctx.fail(m[name][0], f"{path}.{name}", "only for a recurring task "
                                                          "(give 'every')")
@@ -429,8 +439,6 @@ def _due(ctx: _Ctx, node: yaml.Node, path: str, task_key: str, task_keys: set[st
 
 def _later(a: Offset, b: Offset) -> bool:
     """Whether offset a ends after offset b, judged from a few reference dates."""
-    from .schedule import apply_offset, reference_dates
-
     return any(apply_offset(d, a) > apply_offset(d, b) for d in reference_dates())
 
 

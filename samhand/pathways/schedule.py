@@ -18,7 +18,8 @@ How :func:`plan` reads the due rules
 * ``task:<key>`` — every completion of the anchor task starts a series, due relative to
   the completion time (completions are the times in ``completed[key]``).
 * ``start`` — the pathway's start (``started_at``; without it, the earliest event).
-* ``until`` events end a series; ``ended`` ends everything: nothing falls due at or
+* ``until`` events end a series (a one-off too: nothing of it falls due at or after
+  such an event); ``ended`` ends everything: nothing falls due at or
   after the end, and anchors after it are ignored.
 * A recurring series returns every occurrence due up to ``now`` plus the next one, so
   a worker can materialise rows idempotently by ``(task_key, seq)``. ``count`` caps a

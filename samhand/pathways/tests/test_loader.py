@@ -400,3 +400,10 @@ def test_library_gives_the_latest_version_and_keeps_all(tmp_path: Path) -> None:
     assert load_library(tmp_path)["demo"].version == 2
     assert versions[("demo", 1)].content_hash != versions[("demo", 2)].content_hash
     loader.clear_cache()
+
+
+def test_gate_criterion_on_a_task_missing_from_an_entry(tmp_path: Path) -> None:
+    text = GOOD.replace("task: train", "task: visit")
+    err = fails(tmp_path, text)
+    assert (err.line, err.field) == (line_of(text, "task: visit"), "gates[0].criteria[1].task")
+    assert "'acute'" in err.message
