@@ -1,0 +1,117 @@
+"""Raising, acknowledging and closing alerts. Each call applies whole, audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from samhand.audit.models import AuditEvent
+from samhand.audit.services import Actor, record
+from samhand.lib.errors import Conflict, DomainError
+from samhand.orgs.models import Organisation
+from samhand.patients.models import Patient
+
+from .models import Alert, AlertQuerySet
+
+A = AuditEvent.Action
+
+
+def _actor(actor: Actor | Any | None) -> Actor:
+    if actor is None:
+        return Actor(client="system")
+    if isinstance(actor, Actor):
+        return actor
+    return Actor(user=actor)
+
+
+def raise_alert(
+    *,
+    patient: Patient,
+    organisation: Organisation,
+    kind: str,
+    episode_key: str,
+    text: str,
+    actor: Actor | Any | None = None,
+    severity: str = Alert.Severity.WARNING,
+    role: str = "",
+    due_at: dt.datetime | None = None,
+    source: str = "",
+    escalated_from: Alert | None = None,
+    escalation_level: int = 0,
+) -> tuple[Alert, bool]:
+    """Raise an alert for `organisation` about `patient`, once per episode.
+
+    While an open alert with the same `episode_key` exists for the patient, that one is
+    returned (created=False) and nothing changes: a sweep or a re-sent message never
+    raises the same alert twice."""
+    if severity not in Alert.SEVERITY_RANK:
+        raise DomainError(_("Unknown alert severity."), code="alert_severity", field="severity")
+    if not text.strip():
+        raise DomainError(_("An alert needs a text."), code="alert_text", field="text")
+    existing = Alert.objects.open().filter(patient=patient, episode_key=episode_key).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            alert = Alert.objects.create(
+                patient=patient, organisation=organisation, kind=kind, severity=severity,
+                text=text, episode_key=episode_key, role=role, due_at=due_at, source=source,
+                escalated_from=escalated_from, escalation_level=escalation_level)
+            record(_actor(actor), "samhand.alert.raised", A.CREATE, patient_id=patient.pk,
+                   object_type="Flag", object_ids=[alert.pk], recipient=organisation)
+    except IntegrityError:
+        # Raised concurrently by someone else: theirs is the one.
+        return Alert.objects.open().get(patient=patient, episode_key=episode_key), False
+    return alert, True
+
+
+@transaction.atomic
+def acknowledge(alert: Alert, user: Any, note: str = "", actor: Actor | None = None) -> Alert:
+    """A named person takes the alert: they will act on it. Once only."""
+    alert = Alert.objects.select_for_update().get(pk=alert.pk)
+    if alert.closed_at is not None:
+        raise Conflict(_("The alert is already closed."), code="alert_closed")
+    if alert.acknowledged_at is not None:
+        raise Conflict(_("The alert was already acknowledged by %(name)s.")
+                       % {"name": alert.acknowledged_by.get_full_name()
+                          if alert.acknowledged_by else "?"}, code="alert_acknowledged")
+    alert.acknowledged_at = timezone.now()
+    alert.acknowledged_by = user
+    alert.acknowledge_note = note.strip()
+    alert.save(update_fields=["acknowledged_at", "acknowledged_by", "acknowledge_note"])
+    record(actor or Actor(user=user), "samhand.alert.acknowledged", A.UPDATE,
+           patient_id=alert.patient_id, object_type="Flag", object_ids=[alert.pk])
+    return alert
+
+
+@transaction.atomic
+def close(alert: Alert, actor: Actor | Any | None = None, note: str = "") -> Alert:
+    """The episode is over. Closing twice is harmless."""
+    alert = Alert.objects.select_for_update().get(pk=alert.pk)
+    if alert.closed_at is not None:
+        return alert
+    act = _actor(actor)
+    alert.closed_at = timezone.now()
+    alert.closed_by = act.user
+    alert.close_note = note.strip()
+    alert.save(update_fields=["closed_at", "closed_by", "close_note"])
+    record(act, "samhand.alert.closed", A.UPDATE, patient_id=alert.patient_id,
+           object_type="Flag", object_ids=[alert.pk])
+    return alert
+
+
+def close_episode(patient: Patient, episode_key: str, actor: Actor | Any | None = None,
+                  note: str = "") -> Alert | None:
+    alert = Alert.objects.open().filter(patient=patient, episode_key=episode_key).first()
+    return close(alert, actor, note) if alert else None
+
+
+def open_alerts_for(organisation_ids: list[Any]) -> AlertQuerySet:
+    """Open alerts addressed to these units, most severe and oldest first is the caller's
+    choice; patients must still be filtered through the access layer by the caller."""
+    return Alert.objects.open().for_organisations(organisation_ids).select_related(
+        "patient", "organisation", "acknowledged_by")
