@@ -219,10 +219,9 @@ def dispatch(actor: Actor, patient: Patient, breaches: list[Breach], *,
             episode_key=f"{SOURCE}:{breach.episode_key}", text=breach.text, actor=actor,
             severity=breach.severity, role=role,
             due_at=now + dt.timedelta(minutes=breach.ack_minutes),
-            source=f"{SOURCE}:{source_id}" if source_id else SOURCE)
+            source=f"{SOURCE}:{source_id}" if source_id else SOURCE,
+            escalation_level=level)
         if created:
-            if level and hasattr(alert, "escalation_level"):
-                type(alert).objects.filter(pk=alert.pk).update(escalation_level=level)
             created_alerts.append(alert)
     return created_alerts
 
@@ -280,7 +279,7 @@ def escalate_overdue(now: dt.datetime | None = None) -> int:
         window = alert.due_at - alert.raised_at if alert.due_at and alert.raised_at else \
             dt.timedelta(minutes=30)
         base_key = alert.episode_key.split(">")[0]
-        new, created = raise_alert(
+        new, _created = raise_alert(
             patient=alert.patient, organisation=org, kind=alert.kind,
             episode_key=f"{base_key}>L{level}",
             text=_("Not acknowledged by %(unit)s in time: %(text)s") % {
@@ -288,13 +287,12 @@ def escalate_overdue(now: dt.datetime | None = None) -> int:
                 "text": alert.text.split(": ", 1)[-1] if alert.text.startswith(
                     ("Not acknowledged", "Ikke kvittert")) else alert.text},
             actor=actor, severity=alert.severity, role=role,
-            due_at=now + max(window, dt.timedelta(minutes=15)), source=alert.source)
-        if created:
-            Alert.objects.filter(pk=new.pk).update(escalation_level=level)
-        # The original is done with: it was moved up (conditional, so only once).
+            due_at=now + max(window, dt.timedelta(minutes=15)), source=alert.source,
+            escalated_from=alert, escalation_level=level)
+        # The original has been moved up: it stays open for its unit but is no longer
+        # due (conditional, so that two sweeps never both escalate it).
         if Alert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True,
-                                escalation_level=alert.escalation_level).update(
-                escalation_level=level, due_at=None):
+                                due_at=alert.due_at).update(due_at=None):
             record(actor, "samhand.observation.escalated", AuditEvent.Action.EXECUTE,
                    patient_id=alert.patient_id, object_type="Alert",
                    object_ids=[alert.pk, new.pk], organisation=org)

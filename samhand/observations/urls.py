@@ -3,7 +3,20 @@
 Declare each route's policy in tests/route_policies.py (see samhand/tests_security/policies.py).
 """
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
+
+from . import views
 
 app_name = "observations"
-urlpatterns: list[URLPattern] = []
+P = "patients/<uuid:patient_id>/observations/"
+urlpatterns: list[URLPattern] = [
+    path(P, views.overview, name="overview"),
+    path(P + "new/<slug:form_key>/", views.new_set, name="new"),
+    path(P + "trends/", views.trends, name="trends"),
+    path(P + "scale/", views.scale_order, name="scale"),
+    path(P + "isbar/", views.isbar_new, name="isbar_new"),
+    path(P + "isbar/<uuid:report_id>/", views.isbar_detail, name="isbar"),
+    path(P + "<uuid:set_id>/", views.set_detail, name="set"),
+    path(P + "<uuid:set_id>/edit/", views.edit_draft, name="edit"),
+    path("patients/<uuid:patient_id>/report-worse/", views.report_worse, name="report_worse"),
+]

@@ -1,0 +1,434 @@
+"""Pages of samhand.observations, all under /patients/<uuid:patient_id>/observations/
+(and the relative's "report worse" page): the overview with the latest sets, a form
+page per form (tablet-friendly, htmx), one set with its NEWS2 result, trend charts with
+a table alternative, the SpO2 scale-2 order, ISBAR summaries.
+
+Every page reaches the patient through samhand.access.policy.get_patient_for; sets and
+reports are looked up within that patient.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from samhand.access import policy
+from samhand.audit.models import AuditEvent
+from samhand.lib.errors import DomainError
+from samhand.patients.models import Delegation, Patient
+from samhand.web.errors import render_error
+
+from . import charts, reports, services
+from .definitions import Form, Question, current_forms, get_form
+from .escalation import first_level_target
+from .models import IsbarReport, ObservationSet, VitalSign
+from .reports import ISBAR_FIELDS, RESPONSE_TEXT, isbar_headings
+
+LATEST = 10
+TREND_CODES = ("news2", "respiration_rate", "spo2", "systolic_bp", "pulse", "temperature")
+RISK_LABELS = {"low": "low", "low-medium": "low-medium", "medium": "medium", "high": "high"}
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _can_write(grant: policy.Grant) -> bool:
+    return grant.basis in (AuditEvent.Basis.CARE_RELATION, AuditEvent.Basis.EMERGENCY)
+
+
+def _read(request: HttpRequest, patient_id: UUID, object_type: str = "Observation",
+          code: str = "samhand.observation.read") -> tuple[Patient, policy.Grant]:
+    return policy.get_patient_for(request, patient_id, code=code, object_type=object_type)
+
+
+def _set_in(patient: Patient, set_id: UUID) -> ObservationSet:
+    obs = ObservationSet.objects.filter(pk=set_id, patient=patient).first()
+    if obs is None:
+        raise Http404
+    return obs
+
+
+def risk_label(risk: str) -> str:
+    return {"low": _("low"), "low-medium": _("low-medium (a red parameter)"),
+            "medium": _("medium"), "high": _("high")}.get(risk, "")
+
+
+PARAMETER_LABELS = {
+    "respiration_rate": lambda: _("Respiration rate"), "spo2": lambda: _("SpO2"),
+    "air_or_oxygen": lambda: _("Air or oxygen"), "systolic_bp": lambda: _("Systolic pressure"),
+    "pulse": lambda: _("Pulse"), "consciousness": lambda: _("Consciousness"),
+    "temperature": lambda: _("Temperature"), "news2": lambda: _("NEWS2 total"),
+    "oxygen_flow": lambda: _("Oxygen flow"), "diastolic_bp": lambda: _("Diastolic pressure"),
+    "weight": lambda: _("Weight"), "ventilator_hours": lambda: _("Ventilator hours per day"),
+    "mask_leak": lambda: _("Mask leak"),
+}
+
+
+def _result_context(obs: ObservationSet) -> dict[str, Any]:
+    subscores = [{"key": k, "label": PARAMETER_LABELS[k](), "score": v}
+                 for k, v in (obs.news2_subscores or {}).items()]
+    response = ""
+    monitoring = ""
+    if obs.news2_total is not None:
+        from . import news2
+
+        resp = news2.response_for(obs.news2_total, obs.news2_risk)
+        response = RESPONSE_TEXT[resp.key]()
+        monitoring = {"routine": _("At least every 12 hours"),
+                      "low": _("At least every 4-6 hours"), "red": _("At least every hour"),
+                      "urgent": _("At least every hour"),
+                      "emergency": _("Continuous monitoring")}[resp.key]
+    return {"obs": obs, "subscores": subscores, "risk_label": risk_label(obs.news2_risk),
+            "response": response, "monitoring": monitoring,
+            "missing": [PARAMETER_LABELS[m]() for m in obs.news2_missing or []]}
+
+
+# --------------------------------------------------------------------------- overview
+
+@require_GET
+def overview(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    patient, grant = _read(request, patient_id)
+    sets = list(ObservationSet.objects.filter(patient=patient)
+                .exclude(status=ObservationSet.Status.ENTERED_IN_ERROR)
+                .select_related("recorded_by", "organisation").order_by("-taken_at")[:LATEST])
+    forms = {f.key: f for f in current_forms()}
+    news = [o.news2_total for o in reversed(sets) if o.news2_total is not None]
+    context = {
+        "nav": "patients", "patient": patient, "grant": grant, "can_write": _can_write(grant),
+        "sets": [{"obs": o, "form": forms.get(o.form_key),
+                  "risk_label": risk_label(o.news2_risk)} for o in sets],
+        "forms": [f for f in forms.values() if f.kind != "self_report"],
+        "scale_order": services.active_scale_order(patient),
+        "may_order_scale": _can_write(grant) and getattr(request.user, "profession", "")
+        == "doctor",
+        "isbars": list(IsbarReport.objects.filter(patient=patient)
+                       .select_related("created_by").order_by("-created_at")[:5]),
+        "spark": charts.sparkline(news, label=_("NEWS2, latest sets: %(values)s") % {
+            "values": ", ".join(map(str, news))}) if news else "",
+    }
+    return render(request, "observations/overview.html", context)
+
+
+# --------------------------------------------------------------------------- form pages
+
+def _raw_answers(form: Form, post: Any) -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    for q in form.questions:
+        if q.type == "multi_choice":
+            values = post.getlist(q.key)
+            if values:
+                raw[q.key] = values
+        elif q.type == "boolean":
+            value = post.get(q.key, "")
+            if value in ("yes", "no"):
+                raw[q.key] = value == "yes"
+        else:
+            value = post.get(q.key, "")
+            if str(value).strip():
+                raw[q.key] = value
+    return raw
+
+
+def _fields(form: Form, values: dict[str, Any], problems: dict[str, str],
+            confirm: list[str]) -> list[dict[str, Any]]:
+    out = []
+    for section in form.sections:
+        questions = []
+        for q in section.questions:
+            value = values.get(q.key)
+            questions.append({
+                "q": q, "value": "" if value is None else value,
+                "values": value if isinstance(value, list) else [value],
+                "error": problems.get(q.key, ""), "confirm": q.key in confirm,
+                "input": _input_kind(q)})
+        out.append({"section": section, "questions": questions})
+    return out
+
+
+def _input_kind(q: Question) -> str:
+    if q.type in ("integer", "scale"):
+        return "numeric"
+    if q.type == "decimal":
+        return "decimal"
+    return q.type
+
+
+def _form_response(request: HttpRequest, patient: Patient, grant: policy.Grant, form: Form,
+                   *, values: dict[str, Any], problems: dict[str, str] | None = None,
+                   confirm: list[str] | None = None, draft: ObservationSet | None = None,
+                   status: int = 200) -> HttpResponse:
+    context = {"nav": "patients", "patient": patient, "grant": grant, "form": form,
+               "fields": _fields(form, values, problems or {}, confirm or []),
+               "problems": problems or {}, "draft": draft,
+               "scale": services.spo2_scale_for(patient) if form.news2 else None,
+               "taken_at": timezone.localtime(draft.taken_at if draft else timezone.now())
+               .strftime("%Y-%m-%dT%H:%M")}
+    return render(request, "observations/form.html", context, status=status)
+
+
+def _parse_taken_at(request: HttpRequest) -> dt.datetime | None:
+    text = request.POST.get("taken_at", "").strip()
+    if not text:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise services.ObservationRejected(
+            {"taken_at": _("Give the time as date and hour.")}) from None
+    return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
+
+
+def _save(request: HttpRequest, patient: Patient, grant: policy.Grant, form: Form,
+          draft: ObservationSet | None) -> HttpResponse:
+    if not _can_write(grant):
+        return render_error(request, 403, _("You may not change this record"),
+                            _("You can see this patient, but not change the record."))
+    raw = _raw_answers(form, request.POST)
+    final = request.POST.get("action") != "draft"
+    confirmed = [k for k in request.POST.getlist("confirm") if form.question(k)]
+    try:
+        obs = services.save_observation(
+            policy.actor_for(request), patient, grant, form_key=form.key, answers=raw,
+            final=final, confirmed=confirmed, draft=draft, taken_at=_parse_taken_at(request))
+    except services.ObservationRejected as exc:
+        return _form_response(request, patient, grant, form, values=raw,
+                              problems=exc.problems, confirm=exc.needs_confirmation,
+                              draft=draft, status=422)
+    except DomainError as exc:
+        return _form_response(request, patient, grant, form, values=raw,
+                              problems={exc.field or "form": exc.message}, draft=draft,
+                              status=422)
+    if not final:
+        messages.success(request, _("The form is saved as a draft. Finish it later."))
+        return redirect("observations:overview", patient_id=patient.pk)
+    url = reverse("observations:set", args=[patient.pk, obs.pk])
+    if _is_htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+@require_http_methods(["GET", "POST"])
+def new_set(request: HttpRequest, patient_id: UUID, form_key: str) -> HttpResponse:
+    patient, grant = _read(request, patient_id)
+    form = get_form(form_key)
+    if form is None or form.kind == "self_report":
+        raise Http404
+    if request.method == "POST":
+        return _save(request, patient, grant, form, None)
+    return _form_response(request, patient, grant, form, values={})
+
+
+@require_http_methods(["GET", "POST"])
+def edit_draft(request: HttpRequest, patient_id: UUID, set_id: UUID) -> HttpResponse:
+    patient, grant = _read(request, patient_id)
+    obs = _set_in(patient, set_id)
+    form = get_form(obs.form_key, obs.form_version)
+    if form is None:
+        raise Http404
+    if not obs.is_draft:
+        return redirect("observations:set", patient_id=patient.pk, set_id=obs.pk)
+    if request.method == "POST":
+        return _save(request, patient, grant, form, obs)
+    return _form_response(request, patient, grant, form, values=dict(obs.answers), draft=obs)
+
+
+@require_GET
+def set_detail(request: HttpRequest, patient_id: UUID, set_id: UUID) -> HttpResponse:
+    patient, grant = _read(request, patient_id)
+    obs = _set_in(patient, set_id)
+    form = get_form(obs.form_key, obs.form_version)
+    answers = []
+    for q in form.questions if form else []:
+        if q.key not in obs.answers:
+            continue
+        value = obs.answers[q.key]
+        if q.type in ("choice", "change"):
+            shown = q.choice_label(value)
+        elif q.type == "multi_choice":
+            shown = ", ".join(q.choice_label(v) for v in value)
+        elif q.type == "boolean":
+            shown = _("yes") if value else _("no")
+        else:
+            shown = f"{value} {q.unit}".strip()
+        answers.append({"q": q, "shown": shown,
+                        "alert": bool(q.alert_when) and any(
+                            str(v) in q.alert_when for v in (
+                                value if isinstance(value, list) else [value]))})
+    context = {"nav": "patients", "patient": patient, "grant": grant, "form": form,
+               "answers": answers, "can_write": _can_write(grant), **_result_context(obs)}
+    return render(request, "observations/set.html", context)
+
+
+# --------------------------------------------------------------------------- trends
+
+def trend_data(patient: Patient, codes: tuple[str, ...], since: dt.datetime,
+               ) -> dict[str, list[tuple[dt.datetime, float]]]:
+    """One query over the narrow table's (patient, code, taken_at) index."""
+    out: dict[str, list[tuple[dt.datetime, float]]] = {c: [] for c in codes}
+    for code, value, taken in (VitalSign.objects
+                               .filter(patient=patient, code__in=codes, taken_at__gte=since)
+                               .order_by("taken_at").values_list("code", "value", "taken_at")):
+        out[code].append((taken, value))
+    return out
+
+
+@require_GET
+def trends(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    patient, grant = _read(request, patient_id, code="samhand.observation.read")
+    try:
+        days = max(1, min(int(request.GET.get("days", "30")), 800))
+    except ValueError:
+        days = 30
+    since = timezone.now() - dt.timedelta(days=days)
+    data = trend_data(patient, TREND_CODES, since)
+    panels = []
+    for code in TREND_CODES:
+        points = data[code]
+        label = PARAMETER_LABELS[code]()
+        description = _("%(n)s values from %(first)s to %(last)s; latest %(latest)s.") % {
+            "n": len(points), "first": points[0][0].strftime("%d.%m.%Y") if points else "–",
+            "last": points[-1][0].strftime("%d.%m.%Y") if points else "–",
+            "latest": charts._fmt(points[-1][1]) if points else "–"}
+        panels.append({"code": code, "label": label, "count": len(points),
+                       "chart": charts.line_chart(points, code=code, title=label,
+                                                  description=description)})
+    # The table alternative: one row per time, one column per code (latest first).
+    by_time: dict[dt.datetime, dict[str, float]] = {}
+    for code, points in data.items():
+        for taken, value in points:
+            by_time.setdefault(taken, {})[code] = value
+    rows = [{"at": at, "cells": [charts._fmt(by_time[at][c]) if c in by_time[at] else "–"
+                                 for c in TREND_CODES]}
+            for at in sorted(by_time, reverse=True)[:200]]
+    context = {"nav": "patients", "patient": patient, "grant": grant, "days": days,
+               "panels": panels, "rows": rows,
+               "columns": [PARAMETER_LABELS[c]() for c in TREND_CODES],
+               "ranges": (7, 30, 90, 365, 730)}
+    return render(request, "observations/trends.html", context)
+
+
+# --------------------------------------------------------------------------- scale 2
+
+@require_POST
+def scale_order(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    patient, grant = _read(request, patient_id, object_type="Spo2ScaleOrder")
+    try:
+        scale = int(request.POST.get("scale", "0"))
+    except ValueError:
+        scale = 0
+    try:
+        services.order_spo2_scale(policy.actor_for(request), patient, grant, scale=scale,
+                                  reason=request.POST.get("reason", ""))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("SpO2 scale 2 is ordered.") if scale == 2
+                         else _("SpO2 scale 1 applies again."))
+    return redirect("observations:overview", patient_id=patient.pk)
+
+
+# --------------------------------------------------------------------------- ISBAR
+
+def _alert_in(patient: Patient, alert_id: Any) -> Any:
+    if not alert_id:
+        return None
+    try:
+        from samhand.alerts.models import Alert
+    except ImportError:
+        return None
+    if not policy._is_uuid(alert_id):
+        return None
+    return Alert.objects.filter(pk=alert_id, patient=patient).first()
+
+
+@require_http_methods(["GET", "POST"])
+def isbar_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    patient, grant = _read(request, patient_id, object_type="IsbarReport",
+                           code="samhand.isbar.read")
+    alert = _alert_in(patient, request.GET.get("alert") or request.POST.get("alert"))
+    if request.method == "POST":
+        return _isbar_save(request, patient, grant, alert, None)
+    fields = reports.draft_isbar(policy.actor_for(request), patient, alert=alert)
+    return _isbar_page(request, patient, grant, fields, alert=alert, report=None)
+
+
+@require_http_methods(["GET", "POST"])
+def isbar_detail(request: HttpRequest, patient_id: UUID, report_id: UUID) -> HttpResponse:
+    patient, grant = _read(request, patient_id, object_type="IsbarReport",
+                           code="samhand.isbar.read")
+    report = IsbarReport.objects.filter(pk=report_id, patient=patient).first()
+    if report is None:
+        raise Http404
+    if request.method == "POST":
+        return _isbar_save(request, patient, grant, None, report)
+    fields = {name: getattr(report, name) for name in ISBAR_FIELDS}
+    return _isbar_page(request, patient, grant, fields, alert=None, report=report)
+
+
+def _isbar_page(request: HttpRequest, patient: Patient, grant: policy.Grant,
+                fields: dict[str, str], *, alert: Any, report: IsbarReport | None,
+                error: str = "", status: int = 200) -> HttpResponse:
+    headings = isbar_headings()
+    context = {"nav": "patients", "patient": patient, "grant": grant, "alert": alert,
+               "report": report, "error": error, "can_write": _can_write(grant),
+               "fields": [{"name": n, "heading": headings[n], "letter": "ISBAR"[i],
+                           "value": fields.get(n, "")} for i, n in enumerate(ISBAR_FIELDS)],
+               "as_text": "\n\n".join(f"{headings[n]}\n{fields.get(n, '')}"
+                                      for n in ISBAR_FIELDS)}
+    return render(request, "observations/isbar.html", context, status=status)
+
+
+def _isbar_save(request: HttpRequest, patient: Patient, grant: policy.Grant, alert: Any,
+                report: IsbarReport | None) -> HttpResponse:
+    fields = {n: request.POST.get(n, "") for n in ISBAR_FIELDS}
+    try:
+        saved = reports.save_isbar(policy.actor_for(request), patient, grant, fields,
+                                   alert_id=getattr(alert, "pk", None), report=report)
+    except DomainError as exc:
+        return _isbar_page(request, patient, grant, fields, alert=alert, report=report,
+                           error=exc.message, status=403 if exc.status == 403 else 422)
+    messages.success(request, _("The ISBAR summary is saved on the patient."))
+    return redirect("observations:isbar", patient_id=patient.pk, report_id=saved.pk)
+
+
+# --------------------------------------------------------------------------- self-report
+
+@require_http_methods(["GET", "POST"])
+def report_worse(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    """"I am / he is worse": for a relative with a delegation (and the care team)."""
+    patient, grant = policy.get_patient_for(request, patient_id, code="samhand.careteam.read",
+                                            object_type="CareTeam",
+                                            scope=Delegation.Scope.CONTACTS)
+    form = get_form("self_report")
+    assert form is not None
+    target = first_level_target(patient)
+    context: dict[str, Any] = {"nav": "relatives", "patient": patient, "form": form,
+                               "unit": target[1] if target else None,
+                               "phone_24h": target[1].display_24h() if target else ""}
+    if request.method == "POST":
+        raw = _raw_answers(form, request.POST)
+        try:
+            receipt = reports.submit_self_report(policy.actor_for(request), patient, grant,
+                                                 answers=raw)
+        except services.ObservationRejected as exc:
+            context.update(fields=_fields(form, raw, exc.problems, []), problems=exc.problems)
+            return render(request, "observations/report_worse.html", context, status=422)
+        except DomainError as exc:
+            context.update(fields=_fields(form, raw, {}, []), problems={"form": exc.message})
+            return render(request, "observations/report_worse.html", context, status=403)
+        context["receipt"] = receipt
+        return render(request, "observations/report_worse_sent.html", context)
+    context["fields"] = _fields(form, {}, {}, [])
+    return render(request, "observations/report_worse.html", context)
