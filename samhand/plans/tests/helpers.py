@@ -54,3 +54,53 @@ LTMV_TREATMENT = {
     "suction": "Sug ved behov, kateter 10 Ch.",
     "other": "",
 }
+
+
+def add_supplier(world: Any, patient: Any = None) -> Any:
+    """An equipment supplier with a 24-hour number on the patient's care team (the LTMV
+    library's technical-fault scenario calls the supplier)."""
+    from samhand.orgs.models import Organisation
+    from samhand.patients.models import CareTeamMember
+
+    supplier = Organisation.objects.filter(kind=Organisation.Kind.SUPPLIER).first() or \
+        Organisation.objects.create(kind=Organisation.Kind.SUPPLIER, name="Pustehjelp AS",
+                                    phone="22 00 00 00", phone_24h="22 00 00 99")
+    CareTeamMember.objects.create(patient=patient or world.patient_a, organisation=supplier,
+                                  role=CareTeamMember.Role.SUPPLIER,
+                                  period_start=timezone.now() - dt.timedelta(days=1))
+    return supplier
+
+
+def full_ltmv_patient(world: Any) -> Any:
+    """patient_a with every plan: IP (with goals and measures), a signed treatment plan
+    and an approved action plan with the whole LTMV library."""
+    import copy
+
+    from samhand.plans import services
+
+    add_supplier(world)
+    consent(world)
+    patient = world.patient_a
+    actor, grant = actor_and_grant(world.coordinator_a, patient)
+    plan = services.start_individual_plan(actor, patient, grant)
+    content = dict(plan.latest().content)
+    content["summary"] = "Astrid bor hjemme med ektefellen og har respirator hele døgnet."
+    content["goals"] = [{"text": "Jeg vil bo hjemme og være med på hytta i sommer."}]
+    content["measures"] = [
+        {"text": "Stell og tilsyn hele døgnet", "party": "municipality",
+         "service": "Hjemmesykepleien Fjordby sentrum"},
+        {"text": "Kontroll og kanyleskifte hver måned", "party": "hospital",
+         "service": "LTMV-teamet"},
+        {"text": "Legetilsyn ved andre sykdommer", "party": "gp", "service": "Fastlegen"},
+        {"text": "Bagging ved akutt behov", "party": "relatives", "service": ""}]
+    services.revise_individual_plan(actor, patient, grant, content=content, note="Mål og tiltak")
+    nurse, nurse_grant = actor_and_grant(world.ltmv_nurse, patient)
+    tp = services.save_treatment_plan(nurse, patient, nurse_grant,
+                                      content=copy.deepcopy(LTMV_TREATMENT))
+    ap = services.build_action_plan(nurse, patient, nurse_grant)
+    doctor, doctor_grant = actor_and_grant(world.consultant, patient)
+    services.sign_treatment_plan(doctor, patient, doctor_grant, number=tp.number,
+                                 seen_hash=tp.content_hash)
+    services.approve_action_plan(doctor, patient, doctor_grant, number=ap.number,
+                                 seen_hash=ap.content_hash)
+    return patient
