@@ -18,5 +18,8 @@ urlpatterns: list[URLPattern] = [
     path(P + "isbar/<uuid:report_id>/", views.isbar_detail, name="isbar"),
     path(P + "<uuid:set_id>/", views.set_detail, name="set"),
     path(P + "<uuid:set_id>/edit/", views.edit_draft, name="edit"),
+    path(P + "alerts/<uuid:alert_id>/acknowledge/", views.acknowledge_alert,
+         name="acknowledge"),
     path("patients/<uuid:patient_id>/report-worse/", views.report_worse, name="report_worse"),
+    path("observations/alerts/", views.unit_alerts, name="alerts"),
 ]

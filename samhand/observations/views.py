@@ -432,3 +432,54 @@ def report_worse(request: HttpRequest, patient_id: UUID) -> HttpResponse:
         return render(request, "observations/report_worse_sent.html", context)
     context["fields"] = _fields(form, {}, {}, [])
     return render(request, "observations/report_worse.html", context)
+
+
+# --------------------------------------------------------------------------- unit alerts
+
+@require_GET
+def unit_alerts(request: HttpRequest) -> HttpResponse:
+    """Open alerts for the user's units, for patients the user may see (the access
+    layer filters; each patient listed is audited)."""
+    from samhand.alerts.services import open_alerts_for
+
+    user = request.user
+    org_ids = policy.user_org_ids(user)
+    visible = policy.visible_patients(user)
+    alerts = list(open_alerts_for(org_ids).filter(patient__in=visible)
+                  .order_by("due_at", "-raised_at")[:200])
+    rank = {"critical": 0, "urgent": 1, "warning": 2, "info": 3}
+    alerts.sort(key=lambda a: (a.acknowledged_at is not None, rank.get(a.severity, 9),
+                               a.due_at or a.raised_at))
+    patients = list({a.patient_id: a.patient for a in alerts}.values())
+    policy.audit_list(request, "samhand.alert.list", patients, object_type="Flag")
+    now = timezone.now()
+    return render(request, "observations/unit_alerts.html", {
+        "nav": "patients", "alerts": [{"alert": a, "overdue": a.is_overdue(now)}
+                                      for a in alerts]})
+
+
+@require_POST
+def acknowledge_alert(request: HttpRequest, patient_id: UUID, alert_id: UUID) -> HttpResponse:
+    from samhand.alerts.models import Alert
+    from samhand.alerts.services import acknowledge
+
+    patient, grant = policy.get_patient_for(request, patient_id, code="samhand.observation.read",
+                                            object_type="Flag")
+    alert = Alert.objects.filter(pk=alert_id, patient=patient).first()
+    if alert is None:
+        raise Http404
+    if not _can_write(grant):
+        return render_error(request, 403, _("You may not change this record"),
+                            _("You can see this patient, but not change the record."))
+    try:
+        acknowledge(alert, request.user, note=request.POST.get("note", "")[:500],
+                    actor=policy.actor_for(request))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("You have acknowledged the alert. You act on it now."))
+    target = request.POST.get("next", "")
+    if target == "isbar":
+        return redirect(reverse("observations:isbar_new", args=[patient.pk]) +
+                        f"?alert={alert.pk}")
+    return redirect("observations:alerts")
