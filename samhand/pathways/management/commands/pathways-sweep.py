@@ -1,0 +1,29 @@
+"""`samhand pathways-sweep`: plan due occurrences, mark overdue tasks, alert the units.
+
+Run it every few minutes (cron or a systemd timer). Idempotent: each overdue task
+raises its alert once, however often the sweep runs."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from samhand.pathways.services import sweep
+
+
+class Command(BaseCommand):
+    help = "Plan due pathway tasks, mark overdue tasks and alert the owning units."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--every", type=int, default=0,
+                            help="repeat every N seconds (0: run once)")
+
+    def handle(self, *args: Any, every: int = 0, **options: Any) -> None:
+        while True:
+            counts = sweep()
+            self.stdout.write(" ".join(f"{k}={v}" for k, v in counts.items()))
+            if not every:
+                return
+            time.sleep(every)
