@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from samhand.tests_security.policies import PATIENT, RELATIVE, STAFF, Policy
+from samhand.tests_security.policies import PATIENT, RELATIVE, SHADOWED, STAFF, Policy
 
 VITALS = {"respiration_rate": "16", "spo2": "97", "on_oxygen": "no", "systolic_bp": "120",
           "pulse": "70", "consciousness": "a", "temperature": "37.0", "action": "finish"}
@@ -29,6 +29,13 @@ ROUTES = {
     "observations:acknowledge": Policy(PATIENT, post_only=True, posts=({"note": "ok"},)),
     "observations:report_worse": Policy(RELATIVE, scope="contacts", posts=(
         {"symptoms": "breathless", "text": "Tyngre pust i natt"},)),
+    "api:v1:create_observation": Policy(PATIENT, json=True, posts=(VITALS_JSON,),
+                                        queries=({"limit": "5", "form": "vital_signs"},)),
+    "api:v1:list_observations": Policy(SHADOWED, why="GET on the same ninja path as "
+                                       "create_observation, which answers for it"),
+    "api:v1:create_batch": Policy(STAFF, post_only=True, json=True,
+                                  why="patients named in the body, each checked through "
+                                  "visible_patients; a foreign one refuses the batch (404)"),
     "observations:alerts": Policy(STAFF, why="open alerts for the user's own units, "
                                   "filtered through visible_patients"),
 }
