@@ -47,6 +47,14 @@ ACTION_SENTENCES: dict[str, Promise] = {
     # Messages between organisations (disclosure)
     "samhand.message.sent": _("Sent a message with information about the patient"),
     "samhand.message.received": _("Received a message with information about the patient"),
+    # samhand.messaging (issue 6): delivery, operator actions, reading the message view
+    "samhand.message.delivered": _("A message about the patient was delivered to the receiver"),
+    "samhand.message.not_delivered": _("A message about the patient could not be delivered"),
+    "samhand.message.resent": _("Sent a message about the patient again as a new message"),
+    "samhand.message.read": _("Read the messages about the patient"),
+    "samhand.message.search": _("Looked up the messages about the patient"),
+    "samhand.message.inspected": _("Inspected a message about the patient in the operator queue"),
+    # end samhand.messaging
     # The audit log itself
     "samhand.access_log.read": _("Looked at the access log"),
     "samhand.audit.read": _("Looked at an entry in the access log"),

@@ -31,6 +31,8 @@ PUBLIC_URL_NAMES = frozenset({
 
 # Namespaces whose views authenticate every request themselves (JSON 401, not a redirect).
 SELF_AUTHENTICATING_NAMESPACES = frozenset({"api", "fhir"})
+# Single views that authenticate every request themselves (system-to-system, bearer).
+SELF_AUTHENTICATING_URL_NAMES = frozenset({"messaging:process_message"})
 
 
 def is_fully_authenticated(request: HttpRequest) -> bool:
@@ -76,4 +78,4 @@ class LoginRequiredMiddleware:
             return False
         if match.namespaces and match.namespaces[0] in SELF_AUTHENTICATING_NAMESPACES:
             return True
-        return match.view_name in PUBLIC_URL_NAMES
+        return match.view_name in PUBLIC_URL_NAMES | SELF_AUTHENTICATING_URL_NAMES

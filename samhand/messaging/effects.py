@@ -1,0 +1,219 @@
+"""What received messages do to the rest of samhand: alerts, tasks, pathway events.
+
+The one place where messaging calls samhand.alerts and samhand.pathways. Each call is
+made only when the other app provides the service (they are built at the same time),
+so that messaging works, and is tested, on its own; the functions here are the wiring.
+All run inside the receiving transaction: an effect that fails rolls the message back
+and the sender gets `transient-error` (it will resend).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from types import ModuleType
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from samhand.audit.services import Actor
+from samhand.orgs.models import Organisation
+from samhand.patients.models import CareTeamMember, Patient
+
+logger = logging.getLogger("samhand.messaging")
+
+HOME_NURSING_ROLES = (CareTeamMember.Role.HOME_NURSING, CareTeamMember.Role.HOME_NURSING_PRIMARY)
+
+
+def _service(module: str, name: str) -> Any:
+    """`module.name` when the other app provides it, else None."""
+    try:
+        found: ModuleType = importlib.import_module(module)
+    except ImportError:
+        return None
+    return getattr(found, name, None)
+
+
+def _team_orgs(patient: Patient, roles: tuple[str, ...] | None = None) -> list[Organisation]:
+    members = CareTeamMember.objects.active().filter(patient=patient,
+                                                     organisation__isnull=False)
+    if roles is not None:
+        members = members.filter(role__in=roles)
+    seen: dict[Any, Organisation] = {}
+    for member in members.select_related("organisation").order_by("period_start"):
+        assert member.organisation is not None
+        seen.setdefault(member.organisation.pk, member.organisation)
+    return list(seen.values())
+
+
+def home_nursing_units(patient: Patient) -> list[Organisation]:
+    return _team_orgs(patient, HOME_NURSING_ROLES)
+
+
+def _raise(patient: Patient, organisation: Organisation, *, kind: str, episode_key: str,
+           text: str, actor: Actor, severity: str = "warning") -> None:
+    raise_alert = _service("samhand.alerts.services", "raise_alert")
+    if raise_alert is None:
+        logger.info("alerts not available: %s for patient %s not raised", kind, patient.pk)
+        return
+    raise_alert(patient=patient, organisation=organisation, kind=kind, episode_key=episode_key,
+                text=text, actor=actor, severity=severity, source="messaging")
+
+
+def _close(patient: Patient, episode_key_prefix: str, actor: Actor, note: str) -> None:
+    """Close open alerts raised by messaging whose key starts with the prefix."""
+    models = _service("samhand.alerts.models", "Alert")
+    close = _service("samhand.alerts.services", "close")
+    if models is None or close is None:
+        return
+    for alert in models.objects.filter(patient=patient, closed_at__isnull=True,
+                                       episode_key__startswith=episode_key_prefix):
+        close(alert, actor, note=note)
+
+
+def _pathways(patient: Patient) -> list[Any]:
+    pathway = _service("samhand.pathways.models", "Pathway")
+    if pathway is None:
+        return []
+    queryset = pathway.objects.filter(patient=patient)
+    field_names = {f.name for f in pathway._meta.get_fields()}
+    if "status" in field_names:
+        queryset = queryset.filter(status="active")
+    return list(queryset)
+
+
+def _record_event(patient: Patient, kind: str, actor: Actor, at: Any, data: dict[str, Any],
+                  *, fallback: str = "") -> None:
+    """Record the event on each active pathway; a pathway that refuses it (its template
+    has no such event, or it is out of order) keeps its state and the refusal is logged:
+    the message is still received."""
+    from samhand.lib.errors import DomainError
+
+    record_event = _service("samhand.pathways.services", "record_event")
+    if record_event is None:
+        return
+    for pathway in _pathways(patient):
+        for name in filter(None, (kind, fallback)):
+            try:
+                with transaction.atomic():
+                    record_event(pathway, name, at=at, actor=actor, data=data,
+                                 source=_source())
+                break
+            except DomainError as exc:
+                logger.info("pathway %s refused event %s from a message: %s", pathway.pk,
+                            name, exc.code)
+
+
+def _source() -> str:
+    event = _service("samhand.pathways.models", "PathwayEvent")
+    sources = getattr(getattr(event, "Source", None), "values", []) if event else []
+    return "message" if "message" in sources else ("system" if "system" in sources
+                                                   else sources[0] if sources else "")
+
+
+# --------------------------------------------------------------------------- hospital stays
+
+def admitted(patient: Patient, stay: Any, actor: Actor) -> None:
+    """Admission (STIN/STAA): pause home-service tasks; alert home nursing at once
+    (MS-2: also at weekends, so an alert, not a working-hours task)."""
+    pause = _service("samhand.pathways.services", "pause_home_service_tasks")
+    if pause is not None:
+        pause(patient, actor=actor, reason="admitted")
+    for unit in home_nursing_units(patient):
+        _raise(patient, unit, kind="admission", episode_key=f"messaging:stay:{stay.pk}:admitted",
+               text=_("Admitted to %(hospital)s. Pause home visits and send the admission "
+                      "report.") % {"hospital": stay.hospital_name or _("hospital")},
+               actor=actor, severity="urgent")
+    _record_event(patient, "admitted", actor, stay.started_at, {"stay": str(stay.pk)},
+                  fallback="readmitted")
+
+
+def leave_started(patient: Patient, stay: Any, actor: Actor) -> None:
+    for unit in home_nursing_units(patient):
+        _raise(patient, unit, kind="hospital_leave", episode_key=f"messaging:stay:{stay.pk}:leave",
+               text=_("On leave at home from hospital."), actor=actor, severity="info")
+
+
+def leave_ended(patient: Patient, stay: Any, actor: Actor) -> None:
+    _close(patient, f"messaging:stay:{stay.pk}:leave", actor, note=_("Back at hospital."))
+
+
+def discharged(patient: Patient, stay: Any, actor: Actor) -> None:
+    """Discharge (SLHJ): resume tasks; the pathway's after-discharge timers start."""
+    resume = _service("samhand.pathways.services", "resume_home_service_tasks")
+    if resume is not None:
+        resume(patient, actor=actor)
+    _close(patient, f"messaging:stay:{stay.pk}:", actor, note=_("Discharged."))
+    for unit in home_nursing_units(patient):
+        _raise(patient, unit, kind="discharge", episode_key=f"messaging:stay:{stay.pk}:discharged",
+               text=_("Discharged home from %(hospital)s.") % {
+                   "hospital": stay.hospital_name or _("hospital")},
+               actor=actor, severity="warning")
+    _record_event(patient, "discharged", actor, stay.ended_at, {"stay": str(stay.pk)})
+
+
+def cancelled(patient: Patient, stay: Any, actor: Actor) -> None:
+    """An admission sent in error (AN_STIN/AN_STAA): undo the pause and the alerts."""
+    resume = _service("samhand.pathways.services", "resume_home_service_tasks")
+    if resume is not None:
+        resume(patient, actor=actor)
+    _close(patient, f"messaging:stay:{stay.pk}:", actor, note=_("The admission was cancelled."))
+
+
+def deceased(patient: Patient, stay: Any, actor: Actor) -> None:
+    """Death (MORS): end the pathways, notify the whole care team."""
+    _record_event(patient, "ended", actor, stay.ended_at, {"reason": "deceased",
+                                                          "stay": str(stay.pk)})
+    _close(patient, f"messaging:stay:{stay.pk}:", actor, note=_("The patient has died."))
+    for unit in _team_orgs(patient):
+        _raise(patient, unit, kind="death", episode_key=f"messaging:stay:{stay.pk}:deceased",
+               text=_("The hospital reports that the patient has died."), actor=actor,
+               severity="warning")
+
+
+# --------------------------------------------------------------------------- Norwegian flows
+
+def discharge_ready(patient: Patient, readiness: Any, actor: Actor) -> None:
+    """Discharge-ready notice: the count of days as discharge-ready starts (PW-6)."""
+    _record_event(patient, "discharge_ready", actor, readiness.declared_at,
+                  {"readiness": str(readiness.pk)})  # needs the kind in pathways (asked)
+    for unit in _team_orgs(patient, (CareTeamMember.Role.MUNICIPAL_COORDINATOR,
+                                     CareTeamMember.Role.ALLOCATION_OFFICE)):
+        _raise(patient, unit, kind="discharge_ready",
+               episode_key=f"messaging:ready:{readiness.pk}",
+               text=_("The hospital reports the patient ready for discharge. Answer today "
+                      "whether the municipality can receive the patient."), actor=actor,
+               severity="urgent")
+
+
+def municipal_decision(patient: Patient, readiness: Any, actor: Actor) -> None:
+    """The municipality's decision sets the date on the pathway."""
+    _record_event(patient, "municipal_decision", actor, readiness.answered_at,
+                  {"readiness": str(readiness.pk),
+                   "receive_from": readiness.receive_from.isoformat()
+                   if readiness.receive_from else None})
+    set_date = _service("samhand.pathways.services", "set_discharge_date")
+    if set_date is not None and readiness.receive_from is not None:
+        for pathway in _pathways(patient):
+            set_date(pathway, readiness.receive_from, actor=actor)
+    _close(patient, f"messaging:ready:{readiness.pk}", actor, note=_("Answered."))
+
+
+# --------------------------------------------------------------------------- delivery
+
+def delivery_failed(outbound: Any, actor: Actor, reason: str) -> None:
+    """A message could not be delivered: alert the sending unit (it shows in the
+    operator queue as well)."""
+    if outbound.patient is None or outbound.sending_organisation is None:
+        return
+    _raise(outbound.patient, outbound.sending_organisation, kind="message_not_delivered",
+           episode_key=f"messaging:outbound:{outbound.pk}",
+           text=_("A message to %(receiver)s was not delivered: %(reason)s") % {
+               "receiver": outbound.receiver.name, "reason": reason},
+           actor=actor, severity="warning")
+
+
+def message_received(patient: Patient, organisation: Organisation | None, thread: Any,
+                     actor: Actor) -> None:
+    """New correspondence: nothing beyond the unread mark for now."""

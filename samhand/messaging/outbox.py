@@ -1,0 +1,320 @@
+"""The outbox and its worker (security.md #34, #36; MedCom reliable messaging §A.2).
+
+`enqueue()` is called inside the transaction of the change that causes the message, so
+a message exists exactly when the change does. `send_due()` (the worker, `samhand
+messaging-send`) claims due rows with SKIP LOCKED, commits the attempt, POSTs the
+Bundle to the receiver's endpoint outside any transaction, and settles the answer:
+
+* `ok` acknowledgement → delivered (only a positive acknowledgement delivers, MR2);
+* `fatal-error` → failed at once (never resent unchanged), alert + operator queue;
+* `transient-error`, or an accepted POST with no acknowledgement (silence) → resent
+  after SAMHAND_MESSAGE_RESEND_SECONDS (MedCom: 30 minutes), at most
+  SAMHAND_MESSAGE_MAX_RESENDS times (2), each time with a new Bundle.id and the same
+  MessageHeader.id (MR7); then failed;
+* the receiver not reachable → tried again with a capped, jittered backoff until
+  SAMHAND_MESSAGE_GIVE_UP_SECONDS have passed since the message was made.
+
+A crash between the POST and the settle only causes a resend, which the receiver
+answers as a duplicate with the first acknowledgement: delivered exactly once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import random
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from samhand.audit.services import Actor, record
+from samhand.orgs.models import Organisation
+from samhand.patients.models import Patient
+
+from . import bundle as fhirmsg
+from . import effects
+from .bundle import Message
+from .codes import AckCode
+from .models import OutboundMessage, Partner, Transmission
+
+logger = logging.getLogger("samhand.messaging")
+WORKER_ACTOR = Actor(client="system", role="messaging-worker")
+
+
+def _setting(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+def resend_seconds() -> int:
+    return _setting("SAMHAND_MESSAGE_RESEND_SECONDS", 30 * 60)
+
+
+def max_resends() -> int:
+    return _setting("SAMHAND_MESSAGE_MAX_RESENDS", 2)
+
+
+def give_up_seconds() -> int:
+    return _setting("SAMHAND_MESSAGE_GIVE_UP_SECONDS", 24 * 3600)
+
+
+def http_timeout() -> int:
+    return _setting("SAMHAND_MESSAGE_HTTP_TIMEOUT", 30)
+
+
+# --------------------------------------------------------------------------- writing
+
+def enqueue(content: dict[str, Any], *, sender: Partner, receiver: Partner,
+            patient: Patient | None = None, sending_organisation: Organisation | None = None,
+            event_at: dt.datetime | None = None) -> OutboundMessage:
+    """Put a built message Bundle in the outbox. Call inside the business transaction."""
+    message = Message(content)
+    return OutboundMessage.objects.create(
+        header_id=message.header_id, bundle_id=message.bundle_id, event=message.event,
+        activity=message.current_activity(), sender=sender, receiver=receiver,
+        patient=patient, sending_organisation=sending_organisation or sender.organisation,
+        content=content, event_at=event_at or timezone.now())
+
+
+# --------------------------------------------------------------------------- acknowledgements
+
+def settle_acknowledgement(message: Message, raw: bytes, *, via: str) -> Any:
+    """An Acknowledgement arrived (asynchronously): settle the outbox row it answers."""
+    from .receive import Reply
+
+    problems = fhirmsg.check(message)
+    acked, code, _issues = fhirmsg.ack_summary(message.bundle)
+    Transmission.objects.create(raw=raw, via=via, outcome=Transmission.Outcome.ACKNOWLEDGEMENT,
+                                bundle_id=message.bundle_id[:64],
+                                header_id=message.header_id[:64],
+                                problems=[p.as_dict() for p in problems])
+    if problems or not acked:
+        return Reply(400, fhirmsg.operation_outcome(problems), outcome="acknowledgement",
+                     problems=problems)
+    with transaction.atomic():
+        out = OutboundMessage.objects.select_for_update().filter(header_id=acked).first()
+        if out is not None:
+            _settle(out, code, message.bundle, timezone.now())
+    return Reply(200, fhirmsg.operation_outcome([]), outcome="acknowledgement")
+
+
+def _settle(out: OutboundMessage, code: str, ack: dict[str, Any] | None,
+            now: dt.datetime) -> None:
+    """Apply an acknowledgement to a locked outbox row."""
+    if out.status in (OutboundMessage.Status.DELIVERED, OutboundMessage.Status.CANCELLED):
+        return
+    if out.status == OutboundMessage.Status.FAILED and code != AckCode.OK:
+        return
+    out.ack_code, out.ack = code, ack
+    if code == AckCode.OK:
+        out.status, out.acked_at, out.last_error = OutboundMessage.Status.DELIVERED, now, ""
+        out.save()
+        record(WORKER_ACTOR, "samhand.message.delivered", "E", patient_id=out.patient_id,
+               object_type="MessageHeader", object_ids=[out.header_id],
+               organisation=out.sending_organisation, recipient=out.receiver.organisation)
+        return
+    if code == AckCode.FATAL_ERROR:
+        _, _, issues = fhirmsg.ack_summary(ack or {})
+        _fail(out, now, f"rejected by the receiver ({', '.join(issues) or code})")
+        return
+    # transient-error: the receiver asks for a resend later.
+    out.last_error = "transient-error"
+    if out.resends >= max_resends():
+        _fail(out, now, "the receiver answered transient-error to every resend")
+        return
+    out.status = OutboundMessage.Status.SENT
+    out.next_attempt_at = now + dt.timedelta(seconds=resend_seconds())
+    out.save()
+
+
+def _fail(out: OutboundMessage, now: dt.datetime, reason: str) -> None:
+    out.status, out.last_error = OutboundMessage.Status.FAILED, reason[:2000]
+    out.acked_at = out.acked_at if out.ack_code == AckCode.OK else None
+    out.save()
+    record(WORKER_ACTOR, "samhand.message.not_delivered", "E", patient_id=out.patient_id,
+           object_type="MessageHeader", object_ids=[out.header_id],
+           organisation=out.sending_organisation, recipient=out.receiver.organisation,
+           outcome="4")
+    effects.delivery_failed(out, WORKER_ACTOR, reason)
+
+
+# --------------------------------------------------------------------------- the worker
+
+@dataclass
+class Answer:
+    status: int  # HTTP status, 0 when the receiver was not reached
+    body: bytes = b""
+    error: str = ""
+
+
+Transport = Callable[[OutboundMessage, bytes], Answer]
+
+
+def http_transport(out: OutboundMessage, body: bytes) -> Answer:
+    url = out.receiver.endpoint_url
+    if not url.startswith(("http://", "https://")):
+        return Answer(0, error="the receiver has no http(s) endpoint")
+    headers = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
+    if out.receiver.outbound_token:
+        headers["Authorization"] = f"Bearer {out.receiver.outbound_token}"
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=http_timeout()) as response:  # noqa: S310
+            return Answer(response.status, response.read())
+    except urllib.error.HTTPError as exc:
+        return Answer(exc.code, exc.read() or b"", error=f"HTTP {exc.code}")
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        return Answer(0, error=str(getattr(exc, "reason", exc))[:500])
+
+
+def _claim(now: dt.datetime, limit: int) -> list[tuple[OutboundMessage, bytes]]:
+    """Lock due rows, record the attempt (new Bundle.id after the first) and commit."""
+    claimed = []
+    with transaction.atomic():
+        rows = list(OutboundMessage.objects.select_for_update(skip_locked=True)
+                    .select_related("receiver", "sender")
+                    .filter(status__in=OutboundMessage.OPEN, next_attempt_at__lte=now)
+                    .order_by("next_attempt_at")[:limit])
+        for out in rows:
+            age = (now - out.created_at).total_seconds()
+            if out.status == OutboundMessage.Status.SENT and out.ack_code == "" and \
+                    out.resends >= max_resends():
+                _fail(out, now, "no acknowledgement after the allowed resends")
+                continue
+            if age > give_up_seconds():
+                _fail(out, now, out.last_error or "not delivered in time")
+                continue
+            if out.status == OutboundMessage.Status.SENT:
+                out.resends += 1  # silence or transient-error: a MedCom resend
+            if out.attempts > 0:
+                out.content = fhirmsg.restamp(out.content, now)
+                out.bundle_id = out.content["id"]
+            out.attempts += 1
+            out.sent_at = now
+            # If nothing settles it (crash, silence), it is due again after the resend time.
+            out.next_attempt_at = now + dt.timedelta(seconds=resend_seconds())
+            out.save()
+            claimed.append((out, fhirmsg.dumps(out.content)))
+    return claimed
+
+
+def _backoff(attempts: int) -> dt.timedelta:
+    base = min(resend_seconds(), 2 ** min(attempts, 16))
+    return dt.timedelta(seconds=base * (0.5 + random.random() / 2))  # noqa: S311
+
+
+def _after_send(out_id: Any, answer: Answer, now: dt.datetime) -> str:
+    with transaction.atomic():
+        out = OutboundMessage.objects.select_for_update().select_related("receiver").get(
+            pk=out_id)
+        if out.status not in OutboundMessage.OPEN:
+            return out.status
+        ack = None
+        if answer.body:
+            try:
+                parsed = json.loads(answer.body)
+                if isinstance(parsed, dict) and Message(parsed).event == \
+                        "acknowledgement-message":
+                    ack = parsed
+            except ValueError:
+                ack = None
+        if ack is not None:
+            acked, code, _issues = fhirmsg.ack_summary(ack)
+            if acked == out.header_id:
+                _settle(out, code, ack, now)
+                return out.status
+        if answer.status in (200, 202, 204) and ack is None:
+            out.status = OutboundMessage.Status.SENT  # silence: wait for an async ack
+            out.save(update_fields=["status"])
+            return out.status
+        # Not reached, or refused without an acknowledgement (401/403/5xx): try again.
+        out.status = OutboundMessage.Status.PENDING
+        out.last_error = (answer.error or f"HTTP {answer.status}")[:2000]
+        out.next_attempt_at = now + _backoff(out.attempts)
+        out.save(update_fields=["status", "last_error", "next_attempt_at"])
+        return out.status
+
+
+def send_due(*, limit: int = 50, transport: Transport = http_transport,
+             now: dt.datetime | None = None) -> dict[str, int]:
+    """One round of the worker. Returns counts by resulting status."""
+    counts: dict[str, int] = {}
+    for out, body in _claim(now or timezone.now(), limit):
+        answer = transport(out, body)
+        status = _after_send(out.pk, answer, timezone.now() if now is None else now)
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+# --------------------------------------------------------------------------- the operator
+
+def resend_as_new(out: OutboundMessage, actor: Actor,
+                  content: dict[str, Any] | None = None) -> OutboundMessage:
+    """A failed message, possibly corrected, sent as a new message (new Bundle.id and
+    MessageHeader.id: changed content is a new message)."""
+    with transaction.atomic():
+        out = OutboundMessage.objects.select_for_update().get(pk=out.pk)
+        bundle = json.loads(json.dumps(content or out.content))
+        header = bundle["entry"][0]["resource"]
+        old_header = header["id"]
+        header["id"] = fhirmsg.new_id()
+        for entry in bundle["entry"]:
+            res = entry["resource"]
+            if res.get("resourceType") == "Provenance":
+                for target in res.get("target") or []:
+                    if target.get("reference") == f"MessageHeader/{old_header}":
+                        target["reference"] = f"MessageHeader/{header['id']}"
+            if res.get("resourceType") == "MessageHeader":
+                entry["fullUrl"] = f"MessageHeader/{header['id']}"
+        bundle = fhirmsg.restamp(bundle)
+        new = enqueue(bundle, sender=out.sender, receiver=out.receiver, patient=out.patient,
+                      sending_organisation=out.sending_organisation, event_at=out.event_at)
+        out.status, out.replaced_by = OutboundMessage.Status.CANCELLED, new
+        out.save(update_fields=["status", "replaced_by"])
+        record(actor, "samhand.message.resent", "U", patient_id=out.patient_id,
+               object_type="MessageHeader", object_ids=[out.header_id, new.header_id],
+               recipient=out.receiver.organisation)
+    return new
+
+
+def timeliness(organisation_ids: list[Any] | None = None) -> list[dict[str, Any]]:
+    """Per sending organisation and message type: count, median and slowest seconds from
+    the event to the acknowledgement, weekdays and weekends apart (by the event's day)."""
+    import statistics
+
+    rows = OutboundMessage.objects.filter(status=OutboundMessage.Status.DELIVERED,
+                                          acked_at__isnull=False)
+    if organisation_ids is not None:
+        rows = rows.filter(sending_organisation_id__in=organisation_ids)
+    groups: dict[tuple[Any, str, bool], list[float]] = {}
+    for org_id, event, event_at, acked_at in rows.values_list(
+            "sending_organisation_id", "event", "event_at", "acked_at"):
+        weekend = timezone.localtime(event_at).weekday() >= 5
+        groups.setdefault((org_id, event, weekend), []).append(
+            (acked_at - event_at).total_seconds())
+    return [{"organisation_id": org_id, "event": event, "weekend": weekend,
+             "count": len(values), "median_seconds": statistics.median(values),
+             "slowest_seconds": max(values)}
+            for (org_id, event, weekend), values in sorted(groups.items(), key=str)]
+
+
+def overdue_admission_notices(now: dt.datetime | None = None) -> int:
+    """Alert the sending unit when an admission notice is not acknowledged in time
+    (SAMHAND_MESSAGE_ADMISSION_ACK_ALERT_SECONDS, default 15 minutes); idempotent."""
+    now = now or timezone.now()
+    limit = now - dt.timedelta(seconds=_setting("SAMHAND_MESSAGE_ADMISSION_ACK_ALERT_SECONDS",
+                                                15 * 60))
+    count = 0
+    for out in OutboundMessage.objects.filter(
+            status__in=OutboundMessage.OPEN, event_at__lt=limit,
+            event__in=["plo-admission-notice", "hospital-notification-message"]
+    ).select_related("receiver", "patient", "sending_organisation"):
+        effects.delivery_failed(out, WORKER_ACTOR, "no acknowledgement yet")
+        count += 1
+    return count

@@ -1,0 +1,45 @@
+"""Route policies of samhand.messaging for the route walk (samhand/tests_security)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from samhand.messaging.models import CareMessage, CareThread, Partner
+from samhand.tests_security.policies import PATIENT, PUBLIC, STAFF, Policy
+
+ROUTES = {
+    "messaging:process_message": Policy(
+        PUBLIC, post_only=True,
+        why="system to system: the view demands a message partner's bearer token (401 "
+            "without, 403 for a browser session) and answers with an acknowledgement; "
+            "GET is 405"),
+    "messaging:patient_messages": Policy(PATIENT),
+    "messaging:new_thread": Policy(PATIENT),
+    "messaging:thread": Policy(PATIENT, posts=({},)),
+    "messaging:reply": Policy(PATIENT, post_only=True,
+                              posts=({"text": "Takk for beskjed.", "phone": "400 00 001"},)),
+    "messaging:operator_queue": Policy(STAFF, why="staff only (404 for others); message "
+                                       "ids and problems, no patient names"),
+}
+
+
+def objects(world: Any) -> dict[str, dict[str, str]]:
+    hospital = Partner.objects.create(name="Fjordby sykehus PLO", organisation=world.pulm,
+                                      her_id="91001")
+    fjordby = Partner.objects.create(name="Fjordby hjemmesykepleie", organisation=world.hn_a,
+                                     her_id="92001", is_local=True)
+    nesvik = Partner.objects.create(name="Nesvik hjemmesykepleie", organisation=world.hn_b,
+                                    her_id="93001", is_local=True)
+    ids = {}
+    for name, patient, local in (("patient_a", world.patient_a, fjordby),
+                                 ("patient_b", world.patient_b, nesvik)):
+        thread = CareThread.objects.create(thread_key=f"urn:uuid:route-walk-{name}",
+                                           patient=patient, category="nursing",
+                                           topic="Sårstell", counterpart=hospital, local=local)
+        CareMessage.objects.create(thread=thread, header_id=f"route-walk-{name}",
+                                   direction="in", activity="new-message",
+                                   from_name=hospital.name, segments=[{
+                                       "id": "s1", "kind": "text", "text": "Hei",
+                                       "author": "Lise Lunde", "phone": "1", "new": True}])
+        ids[name] = str(thread.pk)
+    return {"thread_id": ids}

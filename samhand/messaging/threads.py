@@ -1,0 +1,285 @@
+"""CareCommunication (MedCom §A.4): threads of correspondence about one patient.
+
+Receiving: the Communication's identifier is the thread id; each payload segment
+carries its own id, author, phone and time; the current Provenance's `entity` (role
+source) names the segments this message adds. Sending: new, reply and forward follow
+the thread rules — a reply repeats all earlier text segments and only the ids of
+earlier attachments; a forward repeats them with their content.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from samhand.audit.services import Actor, record
+from samhand.patients.models import Patient
+
+from . import codes, effects
+from .bundle import Message, build_message, identifiers, new_id
+from .codes import Activity, Event
+from .hospital import _when
+from .models import CareMessage, CareThread, InboundMessage, OutboundMessage, Partner
+from .receive import SYSTEM_ACTOR
+
+
+def _ext(segment: dict[str, Any], url: str) -> Any:
+    for ext in segment.get("extension") or []:
+        if isinstance(ext, dict) and ext.get("url") == url:
+            return ext
+    return None
+
+
+def _author(message: Message, ref: Any) -> str:
+    found = message.resolve(ref)
+    if not found:
+        return ""
+    role = found[1]
+    practitioner = message.resolve(role.get("practitioner"))
+    names = (practitioner[1].get("name") if practitioner else None) or []
+    if names and isinstance(names[0], dict):
+        name = names[0]
+        return " ".join([*name.get("given", []), name.get("family", "")]).strip()
+    return ""
+
+
+def read_segments(message: Message, comm: dict[str, Any]) -> list[dict[str, Any]]:
+    current = message.current_provenance() or {}
+    new_ids = {str((e.get("what") or {}).get("identifier", {}).get("value") or "")
+               for e in current.get("entity") or [] if isinstance(e, dict)
+               and e.get("role") == "source"}
+    out = []
+    for segment in comm.get("payload") or []:
+        if not isinstance(segment, dict):
+            continue
+        ident = (_ext(segment, codes.SEGMENT_IDENTIFIER_URL) or {}).get("valueIdentifier") or {}
+        seg_id = str(ident.get("value") or "")
+        assigner = message.resolve(ident.get("assigner"))
+        author = (_ext(segment, codes.SEGMENT_AUTHOR_URL) or {}).get("valueReference")
+        phone = ((_ext(segment, codes.SEGMENT_CONTACT_URL) or {}).get("valueContactPoint")
+                 or {}).get("value", "")
+        at = (_ext(segment, codes.SEGMENT_DATETIME_URL) or {}).get("valueDateTime", "")
+        item: dict[str, Any] = {
+            "id": seg_id, "at": at, "author": _author(message, author), "phone": phone,
+            "by": str(assigner[1].get("name") or "") if assigner else "",
+            "new": (seg_id in new_ids) if new_ids else True,
+        }
+        if "contentString" in segment:
+            item.update(kind="text", text=str(segment.get("contentString") or ""))
+        else:
+            att = segment.get("contentAttachment") or {}
+            item.update(kind="attachment", title=str(att.get("title") or ""),
+                        content_type=str(att.get("contentType") or ""),
+                        data=att.get("data") or "", url=att.get("url") or "")
+        out.append(item)
+    return out
+
+
+def _thread_key(comm: dict[str, Any]) -> str:
+    for ident in comm.get("identifier") or []:
+        if isinstance(ident, dict) and ident.get("value"):
+            return str(ident["value"])[:100]
+    return f"urn:uuid:{comm.get('id')}"[:100]
+
+
+def apply_care_communication(message: Message, inbound: InboundMessage,
+                             patient: Patient | None, receiver: Partner) -> CareMessage:
+    comm = message.focus() or {}
+    category = ""
+    for cat in comm.get("category") or []:
+        for coding in (cat or {}).get("coding") or []:
+            category = str(coding.get("code") or "")
+    topic = str((comm.get("topic") or {}).get("text") or "")[:200]
+    key = _thread_key(comm)
+    thread, created = CareThread.objects.select_for_update().get_or_create(
+        thread_key=key, defaults={"patient": patient, "category": category, "topic": topic,
+                                  "priority": str(comm.get("priority") or ""),
+                                  "counterpart": inbound.sender, "local": receiver})
+    sent_at = _when((message.current_provenance() or {}).get("occurredDateTime")) \
+        or timezone.now()
+    if not created:
+        thread.category, thread.topic = category or thread.category, topic or thread.topic
+        thread.patient = thread.patient or patient
+        thread.counterpart = inbound.sender or thread.counterpart
+    thread.last_message_at = max(thread.last_message_at, sent_at)
+    thread.save()
+    sender = message.sender()
+    receiver_org = message.primary_receiver()
+    care = CareMessage.objects.create(
+        thread=thread, header_id=inbound.header_id, direction=CareMessage.Direction.IN,
+        activity=inbound.activity, from_name=str((sender or {}).get("name") or "")[:200],
+        to_name=str((receiver_org or {}).get("name") or "")[:200],
+        segments=read_segments(message, comm), sent_at=sent_at, inbound=inbound)
+    inbound.event_at = sent_at
+    if patient is not None:
+        effects.message_received(patient, receiver.organisation, thread, SYSTEM_ACTOR)
+    return care
+
+
+# --------------------------------------------------------------------------- sending
+
+def patient_resource(patient: Patient) -> dict[str, Any]:
+    return {"resourceType": "Patient", "id": new_id(),
+            "identifier": [{"system": patient.identifier_system, "value": patient.national_id}],
+            "name": [{"use": "official", "family": patient.family_name,
+                      "given": [patient.given_name]}]}
+
+
+def _segment_ext(at: str, seg_id: str, assigner_ref: str, author_ref: str = "",
+                 phone: str = "") -> list[dict[str, Any]]:
+    ext: list[dict[str, Any]] = [
+        {"url": codes.SEGMENT_DATETIME_URL, "valueDateTime": at},
+        {"url": codes.SEGMENT_IDENTIFIER_URL,
+         "valueIdentifier": {"value": seg_id, "assigner": {"reference": assigner_ref}}},
+    ]
+    if author_ref:
+        ext.append({"url": codes.SEGMENT_AUTHOR_URL, "valueReference": {"reference": author_ref}})
+    if phone:
+        ext.append({"url": codes.SEGMENT_CONTACT_URL,
+                    "valueContactPoint": {"system": "phone", "value": phone}})
+    return ext
+
+
+def build_care_communication(*, patient: Patient, sender: Partner, receiver: Partner,
+                             author_name: str, author_phone: str, text: str, category: str,
+                             topic: str = "", priority: str = "",
+                             attachments: list[dict[str, str]] | None = None,
+                             thread: CareThread | None = None,
+                             activity: str = Activity.NEW, now: dt.datetime | None = None,
+                             event: str = Event.CARE_COMMUNICATION,
+                             category_system: str = codes.CATEGORY_SYSTEM,
+                             extensions: list[dict[str, Any]] | None = None,
+                             ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The Bundle and the segments (as stored on CareMessage) of a new, reply or forward."""
+    now = now or timezone.now()
+    at = now.isoformat(timespec="seconds")
+    sender_id, receiver_id = new_id(), new_id()
+    sender_ref = f"Organization/{sender_id}"
+    patient_res = patient_resource(patient)
+    practitioner_id, role_id = new_id(), new_id()
+    family, _sep, given = author_name.rpartition(" ")
+    practitioner = {"resourceType": "Practitioner", "id": practitioner_id,
+                    "name": [{"family": family or author_name, "given": [given] if family
+                              else []}]}
+    role = {"resourceType": "PractitionerRole", "id": role_id,
+            "practitioner": {"reference": f"Practitioner/{practitioner_id}"},
+            "organization": {"reference": sender_ref}}
+    payload: list[dict[str, Any]] = []
+    stored: list[dict[str, Any]] = []
+    # Earlier segments first (reply: text + attachment ids only; forward: with content).
+    if thread is not None and activity in (Activity.REPLY, Activity.FORWARD):
+        for earlier in thread.messages.order_by("sent_at"):
+            for seg in earlier.segments:
+                if not seg.get("new", True):
+                    continue
+                ext = _segment_ext(seg.get("at") or at, seg["id"], sender_ref)
+                if seg["kind"] == "text":
+                    payload.append({"extension": ext, "contentString": seg.get("text", "")})
+                else:
+                    attachment: dict[str, Any] = {"title": seg.get("title", "")}
+                    if activity == Activity.FORWARD:
+                        attachment.update(contentType=seg.get("content_type", ""),
+                                          data=seg.get("data", ""))
+                    payload.append({"extension": ext, "contentAttachment": attachment})
+                stored.append({**seg, "new": False, "data": ""})
+    new_segments = []
+    seg_id = f"urn:uuid:{uuid.uuid4()}"
+    payload.append({"extension": _segment_ext(at, seg_id, sender_ref,
+                                              f"PractitionerRole/{role_id}",
+                                              author_phone or "-"),
+                    "contentString": text})
+    new_segments.append({"id": seg_id, "kind": "text", "text": text, "at": at,
+                         "author": author_name, "phone": author_phone, "by": sender.name,
+                         "new": True})
+    for att in attachments or []:
+        att_id = f"urn:uuid:{uuid.uuid4()}"
+        payload.append({"extension": _segment_ext(at, att_id, sender_ref),
+                        "contentAttachment": {"contentType": att["content_type"],
+                                              "data": att["data"], "title": att["title"]}})
+        new_segments.append({"id": att_id, "kind": "attachment", "title": att["title"],
+                             "content_type": att["content_type"], "data": att["data"],
+                             "at": at, "by": sender.name, "new": True})
+    comm: dict[str, Any] = {
+        "resourceType": "Communication", "id": new_id(),
+        "identifier": [{"value": thread.thread_key if thread is not None
+                        and activity == Activity.REPLY else f"urn:uuid:{uuid.uuid4()}"}],
+        "status": "unknown",
+        "category": [{"coding": [{"system": category_system, "code": category}]}],
+        "subject": {"reference": f"Patient/{patient_res['id']}"},
+        "payload": payload,
+    }
+    if extensions:
+        comm["extension"] = extensions
+    if topic:
+        comm["topic"] = {"text": topic}
+    if priority and category == "regarding-referral":
+        comm["priority"] = priority
+    preceding = ""
+    if thread is not None and activity in (Activity.REPLY, Activity.FORWARD):
+        last = thread.messages.order_by("-sent_at").first()
+        preceding = last.header_id if last else ""
+    entities = [{"role": "source", "what": {"identifier": {"value": s["id"]}}}
+                for s in new_segments]
+    bundle = build_message(event=event, sender=sender.party, receiver=receiver.party,
+                           focus=comm, resources=[patient_res, practitioner, role],
+                           activity=activity, now=now, preceding_header_id=preceding,
+                           provenance_entities=entities, sender_id=sender_id,
+                           receiver_id=receiver_id, summary=topic or category)
+    return bundle, stored + new_segments
+
+
+def send_care_communication(*, patient: Patient, sender: Partner, receiver: Partner,
+                            actor: Actor, author_name: str, author_phone: str, text: str,
+                            category: str, topic: str = "", priority: str = "",
+                            attachments: list[dict[str, str]] | None = None,
+                            thread: CareThread | None = None,
+                            activity: str = Activity.NEW, event: str = Event.CARE_COMMUNICATION,
+                            category_system: str = codes.CATEGORY_SYSTEM,
+                            extensions: list[dict[str, Any]] | None = None,
+                            also: Callable[[OutboundMessage], None] | None = None,
+                            ) -> CareMessage:
+    """Write the message into the thread and the outbox in one transaction."""
+    from .outbox import enqueue
+
+    with transaction.atomic():
+        bundle, segments = build_care_communication(
+            patient=patient, sender=sender, receiver=receiver, author_name=author_name,
+            author_phone=author_phone, text=text, category=category, topic=topic,
+            priority=priority, attachments=attachments, thread=thread, activity=activity,
+            event=event, category_system=category_system, extensions=extensions)
+        comm = next(e["resource"] for e in bundle["entry"]
+                    if e["resource"]["resourceType"] == "Communication")
+        key = str(comm["identifier"][0]["value"])
+        if thread is None or activity == Activity.FORWARD:
+            thread = CareThread.objects.create(
+                thread_key=key, patient=patient, category=category, topic=topic,
+                priority=priority if category == "regarding-referral" else "",
+                counterpart=receiver, local=sender)
+        out = enqueue(bundle, sender=sender, receiver=receiver, patient=patient,
+                      sending_organisation=sender.organisation or actor.organisation)
+        thread.last_message_at = timezone.now()
+        thread.save(update_fields=["last_message_at"])
+        care = CareMessage.objects.create(
+            thread=thread, header_id=out.header_id, direction=CareMessage.Direction.OUT,
+            activity=activity, from_name=sender.name, to_name=receiver.name,
+            author_name=author_name, author_phone=author_phone, segments=segments,
+            outbound=out)
+        record(actor, "samhand.message.sent", "C", patient_id=patient.pk,
+               object_type="Communication", object_ids=[out.header_id],
+               recipient=receiver.organisation)
+        if also is not None:
+            also(out)  # the sender's own bookkeeping, in the same transaction
+    return care
+
+
+def thread_sender_receiver(thread: CareThread, unit_partner: Partner) -> Partner | None:
+    return thread.counterpart
+
+
+def organisation_party_ids(org: dict[str, Any] | None) -> dict[str, str]:
+    return identifiers(org)
