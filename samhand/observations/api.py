@@ -16,7 +16,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from samhand.access import policy
 from samhand.audit.models import AuditEvent
@@ -116,7 +116,7 @@ def create_observation(request: HttpRequest, patient_id: uuid.UUID,
             confirmed=payload.confirmed, source=ObservationSet.Source.API)
     except services.ObservationRejected as exc:
         return _rejected(exc)
-    return 201, _out(obs)
+    return Status(201, _out(obs))
 
 
 @router.get("/patients/{patient_id}/observations", response={200: ObservationPage},
@@ -167,4 +167,4 @@ def create_batch(request: HttpRequest, payload: BatchIn) -> Any:
         sets = services.ingest_batch(actor, items)
     except services.ObservationRejected as exc:
         return _rejected(exc)
-    return 201, {"count": len(sets), "ids": [o.pk for o in sets]}
+    return Status(201, {"count": len(sets), "ids": [o.pk for o in sets]})

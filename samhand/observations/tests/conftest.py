@@ -27,3 +27,16 @@ def actor_and_grant(user: Any, patient: Any) -> tuple[Actor, Any]:
 @pytest.fixture
 def as_user():
     return actor_and_grant
+
+
+@pytest.fixture
+def token_client(db: Any) -> Any:
+    from django.test import Client
+
+    from samhand.api.models import ApiToken
+
+    def make(user: Any, **kwargs: Any) -> Client:
+        _token, secret = ApiToken.issue(user, days=30)
+        return Client(HTTP_AUTHORIZATION=f"Bearer {secret}", **kwargs)
+
+    return make
