@@ -322,7 +322,7 @@ class CareMessage(models.Model):
 
     class Meta:
         ordering = ["sent_at"]
-        constraints = [models.UniqueConstraint(fields=["header_id"],
+        constraints = [models.UniqueConstraint(fields=["header_id", "direction"],
                                                name="caremessage_unique_header")]
 
     def __str__(self) -> str:

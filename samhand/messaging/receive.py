@@ -157,6 +157,8 @@ def receive(raw: bytes, *, via: str = Transmission.Via.HTTP, caller: Partner | N
         except IntegrityError:
             # The same MessageHeader.id committed by a concurrent request: the next
             # round answers it as a duplicate.
+            logger.warning("integrity error while receiving %s (attempt %s)",
+                           message.header_id, attempt + 1, exc_info=True)
             if attempt:
                 break
         except DatabaseError:

@@ -1,0 +1,59 @@
+"""`samhand messaging-receive-folder DIR`: receive messages that systems drop as files.
+
+Files `DIR/in/*.json` are received exactly as if POSTed to /fhir/$process-message
+(without a token: the folder is trusted, its permissions are the access control). The
+acknowledgement (or OperationOutcome) is written to `DIR/out/<name>.ack.json`, then the
+file moves to `DIR/done/`. A file is only read once complete: writers should write
+`name.json.tmp` and rename it (rename is atomic), which this command also does.
+
+    samhand messaging-receive-folder /srv/samhand/drop            watch (every 2 s)
+    samhand messaging-receive-folder /srv/samhand/drop --once     one pass
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from samhand.messaging.models import Transmission
+from samhand.messaging.receive import receive
+
+
+def process_folder(root: Path) -> int:
+    incoming, out, done = root / "in", root / "out", root / "done"
+    for folder in (incoming, out, done):
+        folder.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for path in sorted(incoming.glob("*.json")):
+        reply = receive(path.read_bytes(), via=Transmission.Via.FOLDER)
+        target = out / f"{path.stem}.ack.json"
+        tmp = target.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(reply.body, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, target)
+        os.replace(path, done / path.name)
+        count += 1
+    return count
+
+
+class Command(BaseCommand):
+    help = "Receive FHIR messages dropped as files in DIR/in; acknowledgements go to DIR/out."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("directory")
+        parser.add_argument("--once", action="store_true")
+        parser.add_argument("--interval", type=float, default=2.0)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        root = Path(options["directory"])
+        while True:
+            count = process_folder(root)
+            if count and options["verbosity"] > 0:
+                self.stdout.write(f"received {count}")
+            if options["once"]:
+                return
+            time.sleep(options["interval"])

@@ -1,0 +1,29 @@
+"""`samhand messaging-receive-folder`: files in, acknowledgements out."""
+
+from __future__ import annotations
+
+import json
+
+from django.core.management import call_command
+
+from samhand.messaging import bundle as fhirmsg
+from samhand.messaging.models import InboundMessage, Transmission
+from samhand.messaging.tests.helpers import danish_patient, load, raw, register_receivers
+
+
+def test_a_dropped_file_is_received_and_acknowledged_in_the_out_folder(world, tmp_path):
+    name = "HospitalNotification_Ex_STIN_A.json"
+    danish_patient(world)
+    register_receivers(world, load(name))
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "stin.json").write_bytes(raw(name))
+    (tmp_path / "in" / "broken.json").write_bytes(b"{")
+    call_command("messaging-receive-folder", str(tmp_path), "--once", verbosity=0)
+    ack = json.loads((tmp_path / "out" / "stin.ack.json").read_text())
+    assert fhirmsg.ack_summary(ack)[1] == "ok"
+    assert json.loads((tmp_path / "out" / "broken.ack.json").read_text())[
+        "resourceType"] == "OperationOutcome"
+    assert sorted(p.name for p in (tmp_path / "done").iterdir()) == ["broken.json", "stin.json"]
+    assert not list((tmp_path / "in").iterdir())
+    assert InboundMessage.objects.get().status == "accepted"
+    assert set(Transmission.objects.values_list("via", flat=True)) == {"folder"}
