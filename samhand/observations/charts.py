@@ -38,14 +38,40 @@ SCALES: dict[str, Scale] = {
 }
 
 
+def local_time(epoch: float) -> dt.datetime:
+    from samhand.lib.timeutil import OSLO
+
+    return dt.datetime.fromtimestamp(epoch, OSLO)
+
+
+def day(epoch: float) -> str:
+    return local_time(epoch).strftime("%d.%m.%Y")
+
+
 def _fmt(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
-def line_chart(points: Sequence[tuple[dt.datetime, float]], *, code: str, title: str,
+def _thin(points: Sequence[tuple[float, float]], scale: Scale,
+          most: int) -> Sequence[tuple[float, float]]:
+    """At most `most` points: in each run of neighbours keep the one furthest from the
+    normal band, so that a peak is never averaged away."""
+    if len(points) <= most:
+        return points
+    middle = sum(scale.normal) / 2 if scale.normal else (scale.low + scale.high) / 2
+    step = len(points) / most
+    out = []
+    for i in range(most):
+        run = points[int(i * step):int((i + 1) * step)] or points[-1:]
+        out.append(max(run, key=lambda p: abs(p[1] - middle)))
+    return out
+
+
+def line_chart(points: Sequence[tuple[float, float]], *, code: str, title: str,
                description: str, width: int = 640, height: int = 180,
                chart_id: str = "") -> SafeString:
     scale = SCALES.get(code, Scale(0, max([v for _t, v in points] + [1])))
+    points = _thin(points, scale, width // 2)
     values = [v for _t, v in points]
     low = min([scale.low, *values])
     high = max([scale.high, *values])
@@ -55,13 +81,14 @@ def line_chart(points: Sequence[tuple[dt.datetime, float]], *, code: str, title:
     def y(v: float) -> float:
         return pad_t + h - (v - low) / ((high - low) or 1) * h
 
+    # Times as seconds since the epoch (the trend query returns them so, unconverted).
     times = [t for t, _v in points]
-    t0 = min(times) if times else dt.datetime.now(dt.UTC)
+    t0 = min(times) if times else 0.0
     t1 = max(times) if times else t0
-    span = (t1 - t0).total_seconds() or 1.0
+    span = (t1 - t0) or 1.0
 
-    def x(t: dt.datetime) -> float:
-        return pad_l + ((t - t0).total_seconds() / span) * w if len(points) > 1 else pad_l + w / 2
+    def x(t: float) -> float:
+        return pad_l + ((t - t0) / span) * w if len(points) > 1 else pad_l + w / 2
 
     cid = escape(chart_id or f"chart-{code}")
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
@@ -97,9 +124,9 @@ def line_chart(points: Sequence[tuple[dt.datetime, float]], *, code: str, title:
                 parts.append(f'<circle cx="{x(t):.1f}" cy="{y(v):.1f}" r="3" '
                              f'fill="{"#b3261e" if outside else "#1d4f91"}"/>')
         parts.append(f'<text x="{pad_l}" y="{height - 6}" font-size="11" fill="#444">'
-                     f'{escape(t0.strftime("%d.%m.%Y"))}</text>'
+                     f'{day(t0)}</text>'
                      f'<text x="{pad_l + w}" y="{height - 6}" text-anchor="end" font-size="11" '
-                     f'fill="#444">{escape(t1.strftime("%d.%m.%Y"))}</text>')
+                     f'fill="#444">{day(t1)}</text>')
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308  (numbers and escaped text only)
 

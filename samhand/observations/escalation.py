@@ -226,10 +226,16 @@ def dispatch(actor: Actor, patient: Patient, breaches: list[Breach], *,
     return created_alerts
 
 
+def _trend_possible(obs: ObservationSet, rules: EscalationSettings) -> bool:
+    """A total below the rise cannot have risen by it (totals are never negative)."""
+    return obs.news2_total is not None and obs.news2_total >= rules.trend_rise
+
+
 def evaluate_set(actor: Actor, obs: ObservationSet) -> list[Any]:
     rules = settings_for([obs.patient_id]).get(obs.patient_id, DEFAULTS)
     previous = previous_totals([obs.patient_id], before={obs.patient_id: obs.taken_at},
-                               limit=max(rules.trend_window - 1, 1))[obs.patient_id]
+                               limit=max(rules.trend_window - 1, 1))[obs.patient_id] \
+        if _trend_possible(obs, rules) else []
     breaches = breaches_for(obs, rules, previous)
     return dispatch(actor, obs.patient, breaches, source_id=obs.pk)
 
@@ -240,8 +246,10 @@ def evaluate_batch(actor: Actor, by_patient: dict[Any, list[ObservationSet]]) ->
     rules = settings_for(by_patient)
     newest = {pid: max(sets, key=lambda o: o.taken_at) for pid, sets in by_patient.items()}
     window = max([r.trend_window for r in rules.values()] + [DEFAULTS.trend_window])
-    previous = previous_totals(by_patient, before={pid: o.taken_at for pid, o in newest.items()},
-                               limit=window - 1)
+    rising = {pid: o for pid, o in newest.items()
+              if _trend_possible(o, rules.get(pid, DEFAULTS))}
+    previous = previous_totals(rising, before={pid: o.taken_at for pid, o in rising.items()},
+                               limit=window - 1) if rising else {}
     raised = 0
     for pid, obs in newest.items():
         breaches = breaches_for(obs, rules.get(pid, DEFAULTS), previous.get(pid, []))

@@ -98,7 +98,9 @@ class VitalSign(models.Model):
     id = models.BigAutoField(primary_key=True)
     observation_set = models.ForeignKey(ObservationSet, on_delete=models.CASCADE,
                                         related_name="vitals")
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: vitalsign_trend_idx starts with patient.
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+",
+                                db_index=False)
     code = models.CharField(max_length=24)
     value = models.FloatField()
     taken_at = models.DateTimeField()

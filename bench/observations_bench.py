@@ -1,0 +1,400 @@
+"""Benchmark: observations (issue 5), each beside a bare-SQL baseline of the same rows
+measured in the same run. Not a test: run by hand on PostgreSQL.
+
+    export DATABASE_URL=$(.ci/postgres.sh start)
+    uv run python bench/observations_bench.py            # all four
+    .ci/postgres.sh stop "$DATABASE_URL"
+
+1. batch ingest   POST /api/v1/observations/batch (1,000 vital-sign sets a request:
+                  token auth, access layer, form check, NEWS2, vitals, audit, escalation
+                  rules) against one multi-row INSERT of the same set and vital rows;
+2. single POSTs   POST /api/v1/patients/{id}/observations from 4 processes (4 database
+                  connections), auth and audit on, against bare single-row INSERTs of the
+                  set row from 4 processes;
+3. latest 10      at 100,000 sets over 1,000 patients: the API list (whole request) and
+                  its query through the ORM, against the bare SQL query;
+4. trend page     two years of daily sets for one patient: GET the trend page (730
+                  days) and its data query, against the bare SQL query.
+
+Results go to bench/results/observations-<vendor>-<date>.txt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import multiprocessing as mp
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "samhand.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, connections  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from samhand.accounts.models import User  # noqa: E402
+from samhand.api.models import ApiToken  # noqa: E402
+from samhand.conftest import World  # noqa: E402
+from samhand.observations.models import ObservationSet  # noqa: E402
+from samhand.orgs.models import Membership, Organisation  # noqa: E402
+from samhand.patients.models import CareTeamMember, Patient  # noqa: E402
+
+VITALS = {"respiration_rate": 16, "spo2": 97, "on_oxygen": False, "systolic_bp": 120,
+          "pulse": 70, "consciousness": "a", "temperature": 37.0}
+OUT: list[str] = []
+
+
+def say(line: str = "") -> None:
+    print(line, flush=True)
+    OUT.append(line)
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def answers(rng: random.Random) -> dict[str, Any]:
+    return {**VITALS, "pulse": rng.randint(55, 125), "respiration_rate": rng.randint(12, 24),
+            "temperature": round(rng.uniform(36.2, 38.6), 1)}
+
+
+# --------------------------------------------------------------------------- the world
+
+def setup(n_patients: int) -> tuple[User, Organisation, list[Any]]:
+    call_command("migrate", verbosity=0)
+    settings.SAMHAND_API_RATE_PER_MINUTE = 10_000_000
+    K = Organisation.Kind
+    org = Organisation.objects.filter(name="Bench hjemmesykepleie").first()
+    if org is None:
+        muni = Organisation.objects.create(kind=K.MUNICIPALITY, name="Benchby kommune",
+                                           municipality_number="9999")
+        org = Organisation.objects.create(kind=K.HOME_NURSING, parent=muni,
+                                          name="Bench hjemmesykepleie", phone_24h="400 99 999")
+    user = User.objects.filter(username="bench.nurse").first()
+    if user is None:
+        user = User.objects.create_user(username="bench.nurse", password=None,
+                                        first_name="Bente", last_name="Bench",
+                                        profession="nurse", hpr_number="9999999")
+        Membership.objects.create(user=user, organisation=org, role="nurse",
+                                  valid_from=timezone.now() - dt.timedelta(days=10))
+    have = list(CareTeamMember.objects.filter(organisation=org).values_list("patient_id",
+                                                                             flat=True))
+    if len(have) < n_patients:
+        since = timezone.now() - dt.timedelta(days=800)
+        new = [Patient(national_id=f"9{len(have) + i:010d}", national_id_kind="test",
+                       given_name="Bench", family_name=f"Pasient {len(have) + i}",
+                       municipality=org.parent)
+               for i in range(n_patients - len(have))]
+        Patient.objects.bulk_create(new, batch_size=1000)
+        CareTeamMember.objects.bulk_create([
+            CareTeamMember(patient=p, organisation=org, role="home_nursing", period_start=since)
+            for p in new], batch_size=1000)
+        have += [p.pk for p in new]
+    return user, org, have[:n_patients]
+
+
+def token_client(user: User) -> Client:
+    _token, secret = ApiToken.issue(user, days=1, name="bench")
+    return Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+
+
+# --------------------------------------------------------------------------- bare SQL
+
+SET_COLUMNS = ("id", "patient_id", "form_key", "form_version", "answers", "status", "source",
+               "recorded_by_id", "organisation_id", "taken_at", "created_at", "updated_at",
+               "finished_at", "confirmed", "spo2_scale", "news2_total", "news2_risk",
+               "news2_subscores", "news2_missing")
+SUBSCORES = json.dumps({"respiration_rate": 0, "spo2": 0, "air_or_oxygen": 0,
+                        "systolic_bp": 0, "pulse": 0, "consciousness": 0, "temperature": 0})
+
+
+def set_row(patient_id: Any, user: User, org: Organisation, taken: dt.datetime,
+            rng: random.Random) -> tuple[Any, ...]:
+    now = timezone.now()
+    return (uuid.uuid4(), patient_id, "vital_signs", 1, json.dumps(answers(rng)), "final",
+            "api", user.pk, org.pk, taken, now, now, now, "[]", 1, 0, "low", SUBSCORES, "[]")
+
+
+def vital_rows(set_id: Any, patient_id: Any, taken: dt.datetime) -> list[tuple[Any, ...]]:
+    return [(set_id, patient_id, code, value, taken) for code, value in (
+        ("respiration_rate", 16.0), ("spo2", 97.0), ("on_oxygen", 0.0), ("systolic_bp", 120.0),
+        ("pulse", 70.0), ("consciousness", 0.0), ("temperature", 37.0), ("news2", 0.0))]
+
+
+def bare_insert(cursor: Any, sets: list[tuple[Any, ...]], vitals: list[tuple[Any, ...]]) -> None:
+    one = "(" + ",".join(["%s"] * len(SET_COLUMNS)) + ")"
+    cursor.execute(f"INSERT INTO observations_observationset ({','.join(SET_COLUMNS)}) "
+                   f"VALUES {','.join([one] * len(sets))}", [v for r in sets for v in r])
+    for start in range(0, len(vitals), 4000):
+        chunk = vitals[start:start + 4000]
+        cursor.execute("INSERT INTO observations_vitalsign (observation_set_id, patient_id, "
+                       "code, value, taken_at) VALUES "
+                       + ",".join(["(%s,%s,%s,%s,%s)"] * len(chunk)),
+                       [v for r in chunk for v in r])
+
+
+# --------------------------------------------------------------------------- 1. batches
+
+def bench_batch(user: User, org: Organisation, patients: list[Any], batches: int,
+                size: int) -> None:
+    say(f"## 1. batch ingest: {batches} batches of {size} vital-sign sets")
+    rng = random.Random(1)
+    client = token_client(user)
+    base = timezone.now() - dt.timedelta(days=1)
+    api_times = []
+    for b in range(batches):
+        items = [{"patient_id": str(patients[(b * size + i) % len(patients)]),
+                  "form": "vital_signs", "answers": answers(rng),
+                  "taken_at": (base + dt.timedelta(seconds=b * size + i)).isoformat()}
+                 for i in range(size)]
+        body = json.dumps({"items": items})
+        started = time.perf_counter()
+        response = client.post("/api/v1/observations/batch", body,
+                               content_type="application/json")
+        api_times.append(time.perf_counter() - started)
+        assert response.status_code == 201, response.content[:500]
+    bare_times = []
+    with connection.cursor() as cursor:
+        for b in range(batches):
+            sets, vitals = [], []
+            for i in range(size):
+                row = set_row(patients[(b * size + i) % len(patients)], user, org,
+                              base + dt.timedelta(seconds=b * size + i), rng)
+                sets.append(row)
+                vitals += vital_rows(row[0], row[1], row[9])
+            started = time.perf_counter()
+            bare_insert(cursor, sets, vitals)
+            bare_times.append(time.perf_counter() - started)
+    api_rate = size * batches / sum(api_times)
+    bare_rate = size * batches / sum(bare_times)
+    say(f"API batch   {api_rate:8.0f} sets/s   (median request {statistics.median(api_times) * 1000:.0f} ms)")
+    say(f"bare insert {bare_rate:8.0f} sets/s   (median batch {statistics.median(bare_times) * 1000:.0f} ms)")
+    say(f"ratio       {api_rate / bare_rate:.2f}x   (target >= 5,000/s and >= 0.3x)")
+    say()
+
+
+# --------------------------------------------------------------------------- 2. single
+
+def _single_worker(args: tuple[str, list[str], int, int, str]) -> tuple[float, int]:
+    secret, patients, n, seed, mode = args
+    connections.close_all()
+    rng = random.Random(seed)
+    started = time.perf_counter()
+    if mode == "api":
+        client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+        for i in range(n):
+            pid = patients[i % len(patients)]
+            response = client.post(f"/api/v1/patients/{pid}/observations",
+                                   json.dumps({"form": "vital_signs", "answers": answers(rng)}),
+                                   content_type="application/json")
+            assert response.status_code == 201, response.content[:300]
+    else:
+        user = User.objects.get(username="bench.nurse")
+        org = Organisation.objects.get(name="Bench hjemmesykepleie")
+        one = "(" + ",".join(["%s"] * len(SET_COLUMNS)) + ")"
+        sql = (f"INSERT INTO observations_observationset ({','.join(SET_COLUMNS)}) "
+               f"VALUES {one}")
+        with connection.cursor() as cursor:
+            for i in range(n):
+                cursor.execute(sql, set_row(patients[i % len(patients)], user, org,
+                                            timezone.now(), rng))
+    elapsed = time.perf_counter() - started
+    connections.close_all()
+    return elapsed, n
+
+
+def bench_single(user: User, patients: list[Any], per_worker: int, workers: int) -> None:
+    say(f"## 2. single POSTs: {workers} processes x {per_worker} requests")
+    _token, secret = ApiToken.issue(user, days=1, name="bench single")
+    pids = [str(p) for p in patients]
+    connections.close_all()
+    ctx = mp.get_context("fork")
+    rates = {}
+    for mode in ("api", "bare"):
+        with ctx.Pool(workers) as pool:
+            started = time.perf_counter()
+            results = pool.map(_single_worker, [(secret, pids[w::workers], per_worker, w, mode)
+                                                for w in range(workers)])
+            wall = time.perf_counter() - started
+        total = sum(n for _e, n in results)
+        rates[mode] = total / wall
+        say(f"{mode:5s} {rates[mode]:8.0f} inserts/s  ({total} in {wall:.1f} s wall)")
+    say(f"ratio {rates['api'] / rates['bare'] * 100:.1f} %   (target >= 5 %)")
+    say()
+
+
+# --------------------------------------------------------------------------- 3. latest 10
+
+def fill_history(user: User, org: Organisation, patients: list[Any], per_patient: int) -> None:
+    have = ObservationSet.objects.count()
+    want = per_patient * len(patients)
+    if have >= want:
+        return
+    rng = random.Random(3)
+    start = timezone.now() - dt.timedelta(days=400)
+    rows = []
+    with connection.cursor() as cursor:
+        for k in range(per_patient):
+            for pid in patients:
+                taken = start + dt.timedelta(hours=k * 3, seconds=rng.randint(0, 3000))
+                row = set_row(pid, user, org, taken, rng)
+                rows.append(row)
+                if len(rows) == 1000:
+                    bare_insert(cursor, rows, [v for r in rows for v in vital_rows(
+                        r[0], r[1], r[9])])
+                    rows = []
+        if rows:
+            bare_insert(cursor, rows, [v for r in rows for v in vital_rows(r[0], r[1], r[9])])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE observations_observationset")
+        cursor.execute("ANALYZE observations_vitalsign")
+
+
+def timed(fn: Any, repeat: int) -> list[float]:
+    for _ in range(min(20, repeat)):
+        fn()
+    out = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def report(label: str, values: list[float]) -> None:
+    say(f"{label:28s} p50 {statistics.median(values):7.2f} ms   p95 {pct(values, 95):7.2f} ms")
+
+
+def bench_latest(user: User, patients: list[Any], repeat: int) -> None:
+    total = ObservationSet.objects.count()
+    say(f"## 3. latest 10 sets of one patient ({total:,} sets over {len(patients):,} patients)")
+    client = token_client(user)
+    rng = random.Random(4)
+    pick = lambda: patients[rng.randrange(len(patients))]  # noqa: E731
+    api = timed(lambda: client.get(f"/api/v1/patients/{pick()}/observations?limit=10"), repeat)
+    orm = timed(lambda: list(ObservationSet.objects.filter(patient_id=pick()).exclude(
+        status="entered_in_error").order_by("-taken_at")[:10]), repeat)
+    sql = ("SELECT * FROM observations_observationset WHERE patient_id = %s "
+           "AND status <> 'entered_in_error' ORDER BY taken_at DESC LIMIT 10")
+
+    def bare() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [pick()])
+            cursor.fetchall()
+
+    raw = timed(bare, repeat)
+    report("API GET (whole request)", api)
+    report("ORM query", orm)
+    report("bare SQL", raw)
+    say(f"ORM/bare p95 {pct(orm, 95) / pct(raw, 95):.2f}x; API p95 {pct(api, 95):.1f} ms "
+        f"(targets: within 3x of bare, <= 50 ms)")
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN ANALYZE " + sql, [patients[0]])
+        say("EXPLAIN ANALYZE latest 10:")
+        for (line,) in cursor.fetchall():
+            say("    " + line)
+    say()
+
+
+# --------------------------------------------------------------------------- 4. trend
+
+def bench_trend(user: User, org: Organisation, repeat: int) -> None:
+    from samhand.observations.views import TREND_CODES, trend_data
+
+    _u, _o, [pid] = setup_one_patient(user, org)
+    if not ObservationSet.objects.filter(patient_id=pid).exists():
+        rng = random.Random(5)
+        start = timezone.now() - dt.timedelta(days=730)
+        rows = [set_row(pid, user, org, start + dt.timedelta(days=d, hours=8), rng)
+                for d in range(730)]
+        with connection.cursor() as cursor:
+            bare_insert(cursor, rows, [v for r in rows for v in vital_rows(r[0], r[1], r[9])])
+            cursor.execute("ANALYZE observations_vitalsign")
+    say("## 4. trend page: 2 years of daily vital-sign sets (730 sets, 5,840 values)")
+    client = World.login(Client(), user)
+    patient = Patient.objects.get(pk=pid)
+    page = timed(lambda: client.get(f"/patients/{pid}/observations/trends/?days=730"), repeat)
+    since = timezone.now() - dt.timedelta(days=730)
+    orm = timed(lambda: trend_data(patient, TREND_CODES, since), repeat)
+    sql = ("SELECT code, value, EXTRACT(EPOCH FROM taken_at)::float8 "
+           "FROM observations_vitalsign WHERE patient_id = %s "
+           "AND code = ANY(%s) AND taken_at >= %s ORDER BY code, taken_at")
+
+    def bare() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [pid, list(TREND_CODES), since])
+            cursor.fetchall()
+
+    raw = timed(bare, repeat)
+    report("page GET (whole request)", page)
+    report("ORM trend query", orm)
+    report("bare SQL", raw)
+    say(f"ORM/bare p95 {pct(orm, 95) / pct(raw, 95):.2f}x; page p95 {pct(page, 95):.1f} ms "
+        f"(targets: within 3x of bare, <= 50 ms)")
+    say()
+
+
+def setup_one_patient(user: User, org: Organisation) -> tuple[User, Organisation, list[Any]]:
+    patient = Patient.objects.filter(national_id="80000000001").first()
+    if patient is None:
+        patient = Patient.objects.create(national_id="80000000001", national_id_kind="test",
+                                         given_name="Trend", family_name="Pasient")
+        CareTeamMember.objects.create(patient=patient, organisation=org, role="home_nursing",
+                                      period_start=timezone.now() - dt.timedelta(days=900))
+    return user, org, [patient.pk]
+
+
+# --------------------------------------------------------------------------- main
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--patients", type=int, default=1000)
+    parser.add_argument("--history", type=int, default=100, help="sets per patient for 3.")
+    parser.add_argument("--batches", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--single", type=int, default=300, help="requests per process")
+    parser.add_argument("--repeat", type=int, default=300)
+    parser.add_argument("--only", default="1234")
+    args = parser.parse_args()
+    vendor = connection.vendor
+    say(f"# observations benchmark, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
+    say(f"database {vendor} {connection.cursor().connection.info.server_version if vendor == 'postgresql' else ''}; "
+        f"python {platform.python_version()}; {os.cpu_count()} CPUs; load {os.getloadavg()}")
+    say()
+    user, org, patients = setup(args.patients)
+    if "3" in args.only:
+        fill_history(user, org, patients, args.history)
+    if "1" in args.only:
+        bench_batch(user, org, patients, args.batches, args.batch_size)
+    if "2" in args.only:
+        bench_single(user, patients, args.single, 4)
+    if "3" in args.only:
+        bench_latest(user, patients, args.repeat)
+    if "4" in args.only:
+        bench_trend(user, org, max(50, args.repeat // 3))
+    say(f"load after {os.getloadavg()}")
+    out = ROOT / "bench" / "results" / f"observations-{vendor}-{dt.date.today()}.txt"
+    out.write_text("\n".join(OUT) + "\n")
+    print(f"written to {out}")
+
+
+if __name__ == "__main__":
+    main()
