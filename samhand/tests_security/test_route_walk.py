@@ -354,9 +354,16 @@ class Walk:
             return "no/such/page/"
         return "00000000-0000-4000-8000-000000000001"  # admin object ids and the like
 
-    def fill(self, text: str, target: str = "none") -> str:
+    def fill(self, text: Any, target: str = "none") -> Any:
         """Placeholders: {nid:patient_a}, {pid:patient_a}, {org:hn_b}, {user:gp_a}, and
-        for the route's target {target}, {consent}, {audit}."""
+        for the route's target {target}, {consent}, {audit}. JSON bodies (dicts, lists)
+        are filled recursively; other values pass unchanged."""
+        if isinstance(text, dict):
+            return {k: self.fill(v, target) for k, v in text.items()}
+        if isinstance(text, list | tuple):
+            return [self.fill(v, target) for v in text]
+        if not isinstance(text, str):
+            return text
         def one(match: re.Match[str]) -> str:
             kind, name = match.group(1), match.group(2)
             if kind == "nid":

@@ -147,3 +147,38 @@ def as_minutes(value: Any) -> int:
     """A timedelta as whole minutes, rounded up."""
     seconds = getattr(value, "total_seconds", lambda: 0)()
     return max(1, -(-int(seconds) // 60)) if seconds else 0
+
+
+# The sections of a patient's record, in order: (url name, label, key). Apps that are
+# not (yet) routed are skipped, so the bar never links to a missing page.
+PATIENT_SECTIONS = (
+    ("web:patient", gettext_lazy("Overview"), "overview"),
+    ("pathways:patient_pathways", gettext_lazy("Pathway and tasks"), "pathways"),
+    ("plans:overview", gettext_lazy("Plans"), "plans"),
+    ("observations:overview", gettext_lazy("Observations"), "observations"),
+    ("messaging:patient_messages", gettext_lazy("Messages"), "messages"),
+    ("pathways:timeline", gettext_lazy("Timeline"), "timeline"),
+)
+
+
+@register.inclusion_tag("web/patient/_sections.html")
+def patient_sections(patient: Any, active: str = "overview") -> dict[str, Any]:
+    from django.urls import NoReverseMatch, reverse
+
+    links = []
+    for name, label, key in PATIENT_SECTIONS:
+        try:
+            links.append({"url": reverse(name, args=[patient.pk]), "label": label,
+                          "key": key})
+        except NoReverseMatch:
+            continue
+    return {"links": links, "active": active}
+
+
+@register.filter
+def get_item(mapping: Any, key: Any) -> Any:
+    """`{{ labels|get_item:key }}`: a dict lookup with a variable key."""
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None

@@ -1,0 +1,153 @@
+"""The worklists both sides work from, and the report of days as discharge-ready.
+
+Every list starts from the access layer: tasks and pathways are shown only for patients
+the user may see through a care relation (policy.visible_patients), and the view audits
+each patient it shows (policy.audit_list).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
+
+from samhand.access import policy
+from samhand.alerts.models import Alert
+from samhand.orgs.models import Membership, Organisation
+from samhand.patients.models import CareTeamMember, Patient
+
+from . import gate as gates
+from .models import Pathway, PathwayEvent, Task
+
+
+def my_units(user: Any, kinds: tuple[str, ...] | None = None) -> list[Organisation]:
+    orgs = [m.organisation for m in Membership.objects.active().filter(user=user)
+            .select_related("organisation")]
+    if kinds:
+        orgs = [o for o in orgs if o.kind in kinds]
+    return sorted({o.pk: o for o in orgs}.values(), key=lambda o: o.name)
+
+
+def end_of_today() -> dt.datetime:
+    today = timezone.localdate()
+    return timezone.make_aware(dt.datetime.combine(today + dt.timedelta(days=1), dt.time()))
+
+
+def unit_tasks(user: Any, unit: Organisation, *, window: str = "today") -> QuerySet[Task]:
+    """Open tasks owned by `unit` for patients the user may see: due today or overdue
+    ("today"), due within 7 days ("week"), or overdue only ("overdue")."""
+    now = timezone.now()
+    qs = Task.objects.filter(owner_organisation=unit, status__in=Task.OPEN_STATUSES,
+                             patient__in=policy.visible_patients(user))
+    if window == "overdue":
+        qs = qs.filter(due_at__lt=now)
+    elif window == "week":
+        qs = qs.filter(due_at__lt=end_of_today() + dt.timedelta(days=6))
+    else:
+        qs = qs.filter(due_at__lt=end_of_today())
+    return qs.select_related("patient", "pathway").order_by("due_at", "id")
+
+
+def unit_alerts(user: Any, unit: Organisation) -> QuerySet[Alert]:
+    return (Alert.objects.open().filter(organisation=unit,
+                                        patient__in=policy.visible_patients(user))
+            .select_related("patient", "acknowledged_by").order_by("-raised_at"))
+
+
+@dataclass
+class PathwayRow:
+    pathway: Pathway
+    gate: gates.GateStatus | None = None
+    next_task: Task | None = None
+    extra: list[Task] = field(default_factory=list)
+
+    @property
+    def patient(self) -> Patient:
+        return self.pathway.patient
+
+
+def active_pathways(user: Any, organisation: Organisation | None = None,
+                    role: str | None = None) -> QuerySet[Pathway]:
+    """Active pathways of patients the user may see; with `organisation` (and `role`):
+    only patients on whose care team that organisation sits (in that role)."""
+    qs = Pathway.objects.filter(status=Pathway.Status.ACTIVE,
+                                patient__in=policy.visible_patients(user))
+    if organisation is not None:
+        team = CareTeamMember.objects.active().filter(patient=OuterRef("patient"),
+                                                      organisation=organisation)
+        if role:
+            team = team.filter(role=role)
+        qs = qs.filter(Exists(team))
+    return qs.select_related("patient").order_by("patient__family_name",
+                                                 "patient__given_name", "id")
+
+
+def with_gate_and_next(pathways: list[Pathway], *, side: str | None = None) -> list[PathwayRow]:
+    rows = []
+    for p in pathways:
+        gate_defs = p.template.gates
+        status = gates.evaluate(p, gate_defs[0]) if gate_defs and p.discharged_at is None \
+            else None
+        tasks = Task.objects.filter(pathway=p, status__in=Task.OPEN_STATUSES,
+                                    due_at__isnull=False)
+        if side:
+            tasks = tasks.filter(side=side)
+        rows.append(PathwayRow(p, status, tasks.order_by("due_at").first()))
+    return rows
+
+
+def awaiting_decision(user: Any) -> list[PathwayRow]:
+    """Applications sent and not yet decided, for the allocation office."""
+    sent = PathwayEvent.objects.filter(pathway=OuterRef("pk"), kind="application_sent")
+    decided = PathwayEvent.objects.filter(pathway=OuterRef("pk"), kind="municipal_decision")
+    qs = active_pathways(user).filter(Exists(sent)).exclude(Exists(decided))
+    rows = []
+    for p in qs[:200]:
+        deadlines = list(Task.objects.filter(
+            pathway=p, status__in=Task.OPEN_STATUSES, side="municipality",
+            owner_role="allocation_office").order_by("due_at"))
+        sent_at = p.events.filter(kind="application_sent").order_by("-occurred_at").first()
+        row = PathwayRow(p, None, deadlines[0] if deadlines else None, deadlines)
+        row.sent_at = sent_at.occurred_at if sent_at else None  # type: ignore[attr-defined]
+        rows.append(row)
+    return rows
+
+
+# --------------------------------------------------------------------------- PW-6 report
+
+@dataclass
+class ReadyDays:
+    municipality: str
+    month: dt.date
+    days: int = 0
+    patients: int = 0
+
+
+def discharge_ready_report(user: Any, today: dt.date | None = None) -> list[ReadyDays]:
+    """Days as discharge-ready per municipality and month (PW-6): from the municipal
+    decision's date to discharge (or today), each day counted in its own month."""
+    today = today or timezone.localdate()
+    buckets: dict[tuple[str, dt.date], ReadyDays] = {}
+    seen: dict[tuple[str, dt.date], set[Any]] = defaultdict(set)
+    qs = (Pathway.objects.filter(discharge_ready_from__isnull=False,
+                                 patient__in=policy.visible_patients(user))
+          .select_related("patient__municipality"))
+    for p in qs:
+        assert p.discharge_ready_from is not None
+        end = timezone.localtime(p.discharged_at).date() if p.discharged_at else today
+        day = p.discharge_ready_from
+        name = p.patient.municipality.name if p.patient.municipality else "–"
+        while day < end:
+            month = day.replace(day=1)
+            key = (name, month)
+            bucket = buckets.setdefault(key, ReadyDays(name, month))
+            bucket.days += 1
+            seen[key].add(p.pk)
+            day += dt.timedelta(days=1)
+    for key, bucket in buckets.items():
+        bucket.patients = len(seen[key])
+    return sorted(buckets.values(), key=lambda b: (b.month, b.municipality), reverse=True)
