@@ -371,17 +371,16 @@ class DischargeReadiness(models.Model):
         return f"{self.patient_id} {self.declared_at:%Y-%m-%d}"
 
     def payable_days(self, until: dt.date | None = None) -> int:
-        """Bed-days from and including the declared day, until the day the municipality
-        can receive the patient (or discharge / withdrawal / `until`), exclusive.
-        None when the municipality said at once that it can receive the patient."""
+        """Bed-days from and including the declared day until (not including) the first
+        of: the day the municipality can receive the patient, discharge, withdrawal, and
+        `until` (default today: the days so far). 0 when the municipality could receive
+        the patient from the declared day."""
         start = timezone.localdate(self.declared_at)
         ends = [d for d in (
             self.receive_from,
             timezone.localdate(self.discharged_at) if self.discharged_at else None,
             timezone.localdate(self.withdrawn_at) if self.withdrawn_at else None,
-            until) if d is not None]
-        if not ends:
-            ends = [timezone.localdate()]
+            until or timezone.localdate()) if d is not None]
         end = min(ends)
         if self.can_receive and self.receive_from is not None and self.receive_from <= start:
             return 0

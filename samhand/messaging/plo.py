@@ -208,6 +208,7 @@ def send_plo(*, event: str, patient: Patient, sender: Partner, receiver: Partner
     transaction (a discharge-ready notice starts the count on the sending side too)."""
     extensions: list[dict[str, Any]] = []
     if ready_at is not None:
+        ready_at = ready_at.replace(microsecond=0)
         extensions.append({"url": EXT_READY_AT,
                            "valueDateTime": ready_at.isoformat(timespec="seconds")})
     if can_receive is not None:
