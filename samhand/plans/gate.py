@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from samhand.patients.models import CareTeamMember, Consent, Patient
 
@@ -87,6 +88,14 @@ CRITERIA: dict[str, Callable[[Patient], Answer]] = {
     "plans.action_plan_approved": action_plan_approved,
     "plans.treatment_plan_signed": treatment_plan_signed,
     "plans.binder_current": binder_current,
+}
+
+
+TITLES: dict[str, Any] = {
+    "plans.individual_plan_started": gettext_lazy("Individual plan started (or declined)"),
+    "plans.action_plan_approved": gettext_lazy("Action plan for acute events approved"),
+    "plans.treatment_plan_signed": gettext_lazy("Treatment plan signed"),
+    "plans.binder_current": gettext_lazy("Patient binder made after the last change"),
 }
 
 

@@ -7,11 +7,15 @@ that refuses every URL, so a link in user content cannot make the server fetch i
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils import translation
+
+# WeasyPrint logs every layout step at INFO; only its warnings are worth keeping.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)

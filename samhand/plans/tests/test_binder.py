@@ -48,7 +48,7 @@ def test_the_binder_holds_contacts_every_scenario_and_the_code_on_every_page(wor
 
 def test_generating_again_without_a_change_keeps_the_version(world):
     patient = full_ltmv_patient(world)
-    actor, grant = actor_and_grant(world.ltmv_nurse, patient)
+    actor, _grant = actor_and_grant(world.ltmv_nurse, patient)
     first, _ = binder.generate_binder(actor, patient)
     again, created = binder.generate_binder(actor, patient)
     assert not created and again.pk == first.pk
@@ -89,11 +89,11 @@ def test_a_change_that_rolls_back_makes_no_binder(world, django_capture_on_commi
     binder.generate_binder(Actor(client="system"), patient)
     from django.db import transaction
 
-    with django_capture_on_commit_callbacks(execute=True):
-        with pytest.raises(RuntimeError), transaction.atomic():
-            world.hn_a.phone_24h = "400 77 777"
-            world.hn_a.save()
-            raise RuntimeError
+    with (django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError),
+          transaction.atomic()):
+        world.hn_a.phone_24h = "400 77 777"
+        world.hn_a.save()
+        raise RuntimeError
     assert Document.objects.filter(patient=patient, kind="binder").count() == 1
 
 
