@@ -23,6 +23,7 @@ from samhand.audit.models import AuditEvent
 from samhand.patients.models import CareTeamMember
 
 from . import services
+from .access import visible_sets_q
 from .models import ObservationSet
 
 router = Router(tags=["observations"])
@@ -123,10 +124,11 @@ def create_observation(request: HttpRequest, patient_id: uuid.UUID,
             summary="Latest observation sets of a patient")
 def list_observations(request: HttpRequest, patient_id: uuid.UUID,
                       filters: Query[ListFilter]) -> Any:
-    patient, _grant = policy.get_patient_for(request, patient_id,
-                                             code="samhand.observation.read", client=CLIENT,
-                                             object_type="Observation")
-    qs = ObservationSet.objects.filter(patient=patient).exclude(
+    patient, grant = policy.get_patient_for(request, patient_id,
+                                            code="samhand.observation.read", client=CLIENT,
+                                            object_type="Observation")
+    qs = ObservationSet.objects.filter(patient=patient).filter(
+        visible_sets_q(patient, grant)).exclude(
         status=ObservationSet.Status.ENTERED_IN_ERROR)
     if filters.form:
         qs = qs.filter(form_key=filters.form)

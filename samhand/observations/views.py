@@ -31,6 +31,7 @@ from samhand.patients.models import Delegation, Patient
 from samhand.web.errors import render_error
 
 from . import charts, reports, services
+from .access import visible_sets_q
 from .definitions import Form, Question, current_forms, get_form
 from .escalation import first_level_target
 from .models import IsbarReport, ObservationSet, VitalSign
@@ -54,8 +55,9 @@ def _read(request: HttpRequest, patient_id: UUID, object_type: str = "Observatio
     return policy.get_patient_for(request, patient_id, code=code, object_type=object_type)
 
 
-def _set_in(patient: Patient, set_id: UUID) -> ObservationSet:
-    obs = ObservationSet.objects.filter(pk=set_id, patient=patient).first()
+def _set_in(patient: Patient, set_id: UUID, grant: policy.Grant) -> ObservationSet:
+    obs = (ObservationSet.objects.filter(pk=set_id, patient=patient)
+           .filter(visible_sets_q(patient, grant)).first())
     if obs is None:
         raise Http404
     return obs
@@ -102,6 +104,7 @@ def _result_context(obs: ObservationSet) -> dict[str, Any]:
 def overview(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     patient, grant = _read(request, patient_id)
     sets = list(ObservationSet.objects.filter(patient=patient)
+                .filter(visible_sets_q(patient, grant))
                 .exclude(status=ObservationSet.Status.ENTERED_IN_ERROR)
                 .select_related("recorded_by", "organisation").order_by("-taken_at")[:LATEST])
     forms = {f.key: f for f in current_forms()}
@@ -236,7 +239,7 @@ def new_set(request: HttpRequest, patient_id: UUID, form_key: str) -> HttpRespon
 @require_http_methods(["GET", "POST"])
 def edit_draft(request: HttpRequest, patient_id: UUID, set_id: UUID) -> HttpResponse:
     patient, grant = _read(request, patient_id)
-    obs = _set_in(patient, set_id)
+    obs = _set_in(patient, set_id, grant)
     form = get_form(obs.form_key, obs.form_version)
     if form is None:
         raise Http404
@@ -250,7 +253,7 @@ def edit_draft(request: HttpRequest, patient_id: UUID, set_id: UUID) -> HttpResp
 @require_GET
 def set_detail(request: HttpRequest, patient_id: UUID, set_id: UUID) -> HttpResponse:
     patient, grant = _read(request, patient_id)
-    obs = _set_in(patient, set_id)
+    obs = _set_in(patient, set_id, grant)
     form = get_form(obs.form_key, obs.form_version)
     answers = []
     for q in form.questions if form else []:
@@ -292,12 +295,14 @@ class Epoch(Func):
 
 
 def trend_data(patient: Patient, codes: tuple[str, ...], since: dt.datetime,
-               ) -> dict[str, list[tuple[float, float]]]:
+               grant: policy.Grant | None = None) -> dict[str, list[tuple[float, float]]]:
     """One query over the narrow table's (patient, code, taken_at) index, in the index's
     order (code, taken_at), so that the database does not sort. Times as epoch seconds."""
     out: dict[str, list[tuple[float, float]]] = {c: [] for c in codes}
-    query = (VitalSign.objects.filter(patient=patient, code__in=codes, taken_at__gte=since)
-             .order_by("code", "taken_at").values_list("code", "value", Epoch("taken_at")))
+    qs = VitalSign.objects.filter(patient=patient, code__in=codes, taken_at__gte=since)
+    if grant is not None:
+        qs = qs.filter(visible_sets_q(patient, grant, "observation_set__"))
+    query = qs.order_by("code", "taken_at").values_list("code", "value", Epoch("taken_at"))
     # The ORM's SQL through a cursor: plain numbers need none of the per-row converters.
     sql, params = query.query.sql_with_params()
     with connection.cursor() as cursor:
@@ -318,7 +323,7 @@ def trends(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     except ValueError:
         days = 30
     since = timezone.now() - dt.timedelta(days=days)
-    data = trend_data(patient, TREND_CODES, since)
+    data = trend_data(patient, TREND_CODES, since, grant)
     panels = []
     for code in TREND_CODES:
         points = data[code]

@@ -144,3 +144,20 @@ def test_a_relative_without_a_delegation_gets_404(client, world):
     world.login(client, world.relative_a)
     response = client.get(f"/patients/{world.patient_b.pk}/report-worse/")
     assert response.status_code == 404
+
+
+def test_the_hospital_sees_municipal_observations_only_with_consent(client, world):
+    from samhand.patients.models import Consent
+
+    world.login(client, world.home_nurse_b)
+    client.post(f"/patients/{world.patient_b.pk}/observations/new/vital_signs/", FORM)
+    obs = ObservationSet.objects.get(patient=world.patient_b)
+    world.login(client, world.ltmv_nurse)
+    base = f"/patients/{world.patient_b.pk}/observations/"
+    assert client.get(f"{base}{obs.pk}/").status_code == 404  # patient_b: no consent
+    assert "<td class=\"num\">26</td>" not in client.get(f"{base}trends/").content.decode()
+    Consent.objects.create(patient=world.patient_b, scope=Consent.Scope.SHARE_HEALTH_INFO,
+                           status=Consent.Status.GIVEN, recorded_by=world.home_nurse_b,
+                           recorded_by_organisation=world.hn_b)
+    assert client.get(f"{base}{obs.pk}/").status_code == 200
+    assert "<td class=\"num\">26</td>" in client.get(f"{base}trends/").content.decode()
