@@ -299,8 +299,9 @@ def _complete(actor: Actor, meeting: Meeting, grant: Grant) -> None:
     for minute in meeting.minutes.filter(kind=MeetingMinute.Kind.DECISION, task_id__isnull=True):
         assert minute.deadline is not None
         task_id = pathway_link.create_task(
-            pathway, actor=actor, title=minute.text[:200], organisation=minute.owner_organisation,
-            role=minute.owner_role, due=minute.deadline, source=f"meeting:{meeting.pk}")
+            pathway, actor=actor, patient=patient, title=minute.text[:300],
+            organisation=minute.owner_organisation, role=minute.owner_role,
+            due=minute.deadline, source=f"meeting:{meeting.pk}")
         if task_id:
             MeetingMinute.objects.filter(pk=minute.pk).update(task_id=task_id)
     Meeting.objects.filter(pk=meeting.pk).update(status=Meeting.Status.SIGNED, signed_at=now)

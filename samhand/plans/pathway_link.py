@@ -2,15 +2,13 @@
 gate criteria (for a meeting's agenda), tasks from meeting decisions, and the
 "meeting held" event.
 
-Everything the plans app needs from pathways goes through here, so that the rest of
-the app does not depend on how pathways is built. While samhand.pathways has no
-services yet, these functions answer "no pathway" and do nothing.
+Everything the plans app needs from samhand.pathways goes through here, so that the
+rest of the app does not depend on how pathways is built.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,116 +25,92 @@ class TaskLine:
     status: str
 
 
-def _module(name: str) -> Any:
-    try:
-        return importlib.import_module(f"samhand.pathways.{name}")
-    except ImportError:
-        return None
-
-
-def _pathway_model() -> Any:
-    models = _module("models")
-    return getattr(models, "Pathway", None) if models is not None else None
-
-
 def active_pathway(patient: Patient) -> Any:
-    """The patient's current pathway, or None."""
-    model = _pathway_model()
-    if model is None:
-        return None
-    qs = model.objects.filter(patient=patient)
-    status = getattr(model, "Status", None)
-    if status is not None and hasattr(status, "ACTIVE"):
-        qs = qs.filter(status=status.ACTIVE)
-    order = "-started_at" if any(f.name == "started_at" for f in model._meta.fields) else "-pk"
-    return qs.order_by(order).first()
+    """The patient's current pathway (the newest active one), or None."""
+    from samhand.pathways.models import Pathway
+
+    return (Pathway.objects.filter(patient=patient, status=Pathway.Status.ACTIVE)
+            .order_by("-started_at").first())
 
 
 def pathway_by_id(pathway_id: Any) -> Any:
-    model = _pathway_model()
-    if model is None or pathway_id is None:
+    if pathway_id is None:
         return None
-    return model.objects.filter(pk=pathway_id).first()
+    from samhand.pathways.models import Pathway
+
+    return Pathway.objects.filter(pk=pathway_id).first()
 
 
 def _text(value: Any, lang: str) -> str:
-    if value is None:
-        return ""
-    getter = getattr(value, "get", None)
-    if callable(getter) and not isinstance(value, dict):
-        return str(getter(lang))
     if isinstance(value, dict):
         return str(value.get(lang) or value.get("nb") or "")
-    return str(value)
+    return str(value or "")
 
 
 def open_tasks(pathway: Any, lang: str = "nb") -> list[TaskLine]:
-    if pathway is None or not hasattr(pathway, "tasks"):
+    if pathway is None:
         return []
-    tasks = pathway.tasks.all()
-    model = tasks.model
-    status = getattr(model, "Status", None)
-    if status is not None:
-        done = [getattr(status, name) for name in ("COMPLETED", "CANCELLED", "DONE")
-                if hasattr(status, name)]
-        tasks = tasks.exclude(status__in=done)
-    out = []
-    for task in tasks[:50]:
-        title = getattr(task, "title", "") or getattr(task, "key", "")
-        owner = getattr(task, "owner_organisation", None) or getattr(task, "organisation", None)
-        out.append(TaskLine(str(task.pk), _text(title, lang), str(owner or ""),
-                            getattr(task, "due_at", None), str(getattr(task, "status", ""))))
-    return out
+    from samhand.pathways.models import Task
+
+    tasks = (Task.objects.filter(pathway=pathway).open().select_related("owner_organisation")
+             .order_by("due_at", "created_at")[:50])
+    return [TaskLine(str(t.pk), _text(t.titles, lang) if t.titles else t.title,
+                     t.owner_organisation.name if t.owner_organisation else "", t.due_at,
+                     t.status) for t in tasks]
 
 
 def unmet_criteria(pathway: Any, lang: str = "nb") -> list[str]:
-    """Titles of the pathway's gate criteria that are not met."""
-    gate = _module("gate")
-    if pathway is None or gate is None:
+    """Titles of the pathway's gate criteria that are not met, with what is missing."""
+    if pathway is None:
         return []
-    evaluate = getattr(gate, "evaluate_gate", None) or getattr(gate, "evaluate", None)
-    if evaluate is None:
-        return []
-    try:
-        results = evaluate(pathway)
-    except Exception:  # a gate that cannot be evaluated must not stop a meeting
-        return []
-    out = []
-    for result in results or []:
-        met = getattr(result, "met", True)
-        if not met:
-            title = getattr(result, "title", None) or getattr(result, "key", "")
-            out.append(_text(title, lang))
-    return out
+    from django.utils import translation
+
+    from samhand.pathways import gate
+
+    with translation.override(lang):
+        return [f"{status.title}: {criterion.title}"
+                for status in gate.gates(pathway) for criterion in status.unmet]
 
 
-def create_task(pathway: Any, *, actor: Actor, title: str, organisation: Any, role: str,
-                due: dt.date, source: str) -> str | None:
-    """A task on the pathway from a meeting decision; returns its id (None without
-    pathways)."""
-    services = _module("services")
-    if pathway is None or services is None or not hasattr(services, "create_task"):
-        return None
+def create_task(pathway: Any, *, actor: Actor, patient: Patient, title: str,
+                organisation: Any, role: str, due: dt.date, source: str) -> str | None:
+    """A task on the pathway (or the patient, without one) from a meeting decision."""
     from samhand.lib.timeutil import OSLO
+    from samhand.pathways import services
+    from samhand.pathways.models import Task
 
     due_at = dt.datetime.combine(due, dt.time(16, 0), tzinfo=OSLO)
-    task = services.create_task(pathway, title=title, organisation=organisation, role=role,
-                                due_at=due_at, actor=actor, source=source)
+    task = services.create_task(patient=patient, title=title, actor=actor,
+                                owner_organisation=organisation, owner_role=role,
+                                due_at=due_at, pathway=pathway, kind=Task.Kind.DECISION,
+                                source=source)
     return str(task.pk)
 
 
 def record_meeting_held(pathway: Any, *, actor: Actor, at: dt.datetime,
-                        meeting_id: Any) -> None:
-    services = _module("services")
-    if pathway is None or services is None or not hasattr(services, "record_event"):
-        return
-    services.record_event(pathway, "meeting_held", at=at, actor=actor,
-                          data={"meeting_id": str(meeting_id)})
+                        meeting_id: Any) -> bool:
+    """The pathway event "meeting_held". A pathway that cannot take it (a template
+    without the event, an ended pathway, a date out of order) keeps the meeting signed:
+    the event is then recorded by hand, and False says so."""
+    if pathway is None:
+        return False
+    from django.utils import timezone
+
+    from samhand.lib.errors import DomainError
+    from samhand.pathways import services
+
+    try:
+        services.record_event(pathway, "meeting_held", actor=actor,
+                              at=min(at, timezone.now()), data={"meeting_id": str(meeting_id)},
+                              source="meeting")
+    except DomainError:
+        return False
+    return True
 
 
 def tasks_by_id(ids: list[Any]) -> dict[str, Any]:
-    models = _module("models")
-    model = getattr(models, "Task", None) if models is not None else None
-    if model is None or not ids:
+    if not ids:
         return {}
-    return {str(t.pk): t for t in model.objects.filter(pk__in=[i for i in ids if i])}
+    from samhand.pathways.models import Task
+
+    return {str(t.pk): t for t in Task.objects.filter(pk__in=[i for i in ids if i])}

@@ -104,3 +104,12 @@ def full_ltmv_patient(world: Any) -> Any:
     services.approve_action_plan(doctor, patient, doctor_grant, number=ap.number,
                                  seen_hash=ap.content_hash)
     return patient
+
+
+def start_ltmv_pathway(world: Any, at: dt.datetime | None = None) -> Any:
+    from samhand.pathways import services as pathways
+
+    actor, grant = actor_and_grant(world.ltmv_nurse, world.patient_a)
+    return pathways.start_pathway(actor, grant, world.patient_a, template_key="ltmv_invasive",
+                                  entry="elective",
+                                  at=at or timezone.now() - dt.timedelta(days=10))
