@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (one translation per line: a data file)
 """Norwegian bokmål for the plans app's UI strings (merged into locale/nb by
 samhand/plans/locale/merge.py; kept here so that a catalogue refresh cannot lose it)."""
 
