@@ -113,5 +113,5 @@ def test_the_discharge_summary_states_gp_and_specialist_responsibility(world):
     text = " ".join("\n".join(pdf_pages(document)).split())
     assert "fastlege" in text.lower() and "spesialist" in text.lower()
     assert "Ansvar i akutte situasjoner" in text
-    assert "LTMV-teamet har ansvaret for kanyle og respiratorbehandling" in text
+    assert "har ansvaret for kanyle og" in text
     assert document.code in text
