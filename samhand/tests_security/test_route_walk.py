@@ -133,8 +133,8 @@ ROUTES: dict[str, Policy] = {
                                          "resource_id": "{org:hn_b}"}),
         ("Practitioner", Policy(STAFF), {"resource_type": "Practitioner",
                                          "resource_id": "{user:home_nurse_b}"}),
-        ("Observation", Policy(NOT_FOUND), {"resource_type": "Observation",
-                                            "resource_id": "{target}"}),
+        ("Encounter", Policy(NOT_FOUND), {"resource_type": "Encounter",
+                                          "resource_id": "{target}"}),
     )),
     "fhir:type": Policy(STAFF, variants=(*(
         (name, Policy(STAFF, queries=queries, lists_patients=name == "Patient"),
@@ -151,7 +151,10 @@ ROUTES: dict[str, Policy] = {
                             {"patient": "Patient/{pid:patient_b}"})),
             ("Organization", ({"name": "Nesvik"},)),
             ("Practitioner", ({"name": "Berg"},)),
-        ]), ("Observation", Policy(NOT_FOUND), {"resource_type": "Observation"}))),
+            *((name, ({"patient": "Patient/{pid:patient_a}"},
+                      {"patient": "Patient/{pid:patient_b}"}))
+              for name in ("Observation", "QuestionnaireResponse", "Flag")),
+        ]), ("Encounter", Policy(NOT_FOUND), {"resource_type": "Encounter"}))),
     "fhir:search": Policy(STAFF, post_only=True, variants=tuple(
         (name, Policy(STAFF, post_only=True, posts=posts), {"resource_type": name})
         for name, posts in [

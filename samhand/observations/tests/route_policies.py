@@ -9,6 +9,10 @@ from samhand.tests_security.policies import PATIENT, RELATIVE, SHADOWED, STAFF, 
 VITALS = {"respiration_rate": "16", "spo2": "97", "on_oxygen": "no", "systolic_bp": "120",
           "pulse": "70", "consciousness": "a", "temperature": "37.0", "action": "finish"}
 
+VITALS_JSON = {"form": "vital_signs", "answers": {
+    "respiration_rate": 16, "spo2": 97, "on_oxygen": False, "systolic_bp": 120,
+    "pulse": 70, "consciousness": "a", "temperature": 37.0}}
+
 ROUTES = {
     "observations:overview": Policy(PATIENT),
     "observations:new": Policy(PATIENT, posts=(VITALS,)),
@@ -26,9 +30,7 @@ ROUTES = {
     "observations:acknowledge": Policy(PATIENT, post_only=True, posts=({"note": "ok"},)),
     "observations:report_worse": Policy(RELATIVE, scope="contacts", posts=(
         {"symptoms": "breathless", "text": "Tyngre pust i natt"},)),
-    # The body nests the answers (the walk fills flat bodies only): posted in
-    # tests/test_api.py, foreign patient included.
-    "api:v1:create_observation": Policy(PATIENT, json=True,
+    "api:v1:create_observation": Policy(PATIENT, json=True, posts=(VITALS_JSON,),
                                         queries=({"limit": "5", "form": "vital_signs"},)),
     "api:v1:list_observations": Policy(SHADOWED, why="GET on the same ninja path as "
                                        "create_observation, which answers for it"),
@@ -49,9 +51,11 @@ def objects(world: Any) -> dict[str, dict[str, str]]:
                                       "form_key": {}}
     for name, org in (("patient_a", world.hn_a), ("patient_b", world.hn_b)):
         patient = getattr(world, name)
+        # No recording organisation: visible to the whole care team whatever the
+        # consent (the consent rule is tested in test_views_pages.py).
         obs = ObservationSet.objects.create(patient=patient, form_key="vital_signs",
                                             form_version=1, answers={"pulse": 80},
-                                            recorded_by=world.ltmv_nurse, organisation=org)
+                                            recorded_by=world.ltmv_nurse, organisation=None)
         report = IsbarReport.objects.create(
             patient=patient, identify="I", situation="S", background="B", assessment="A",
             recommendation="R", created_by=world.ltmv_nurse, organisation=world.pulm)
