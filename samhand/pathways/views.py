@@ -473,11 +473,24 @@ def worklist_coordinator(request: HttpRequest) -> HttpResponse:
                 pathway=row.pathway, status__in=Task.OPEN_STATUSES,
                 task_key__in=("ip_revision", "contact_list_checked"), due_at__lt=soon)
                 .order_by("due_at"))
+        _plan_status(rows)
         policy.audit_list(request, "samhand.pathway.list", [r.patient for r in rows],
                           object_type="CarePlan")
     return render(request, "pathways/worklist_coordinator.html", {
         "nav": "worklists", "worklist": "coordinator", "units": units, "unit": unit,
         "rows": rows, "page": page, "now": timezone.now()})
+
+
+def _plan_status(rows: list[wl.PathwayRow]) -> None:
+    """The individual plan's revision and contact-list state, from samhand.plans."""
+    from samhand.plans import services as plans
+
+    for row in rows:
+        plan = plans.active_individual_plan(row.patient)
+        version = plan.latest() if plan else None
+        row.ip = plan  # type: ignore[attr-defined]
+        row.ip_revision_due = plans.revision_due(version)  # type: ignore[attr-defined]
+        row.stale_contacts = plans.stale_contacts(version)  # type: ignore[attr-defined]
 
 
 @require_GET

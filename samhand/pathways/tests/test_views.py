@@ -145,3 +145,26 @@ def test_the_discharge_ready_report_counts_days_per_municipality_and_month(ltmv)
     html = ltmv.login(Client(), ltmv.coordinator_a).get("/reports/discharge-ready/"
                                                          ).content.decode()
     assert "Fjordby kommune" in html and "Aasen" not in html
+
+
+def test_the_coordinator_worklist_shows_stale_contacts_and_a_due_revision(ltmv):
+    from samhand.patients.models import Consent
+    from samhand.plans import services as plans
+
+    _pathway(ltmv)
+    Consent.objects.create(patient=ltmv.patient_a, scope=Consent.Scope.INDIVIDUAL_PLAN,
+                           status=Consent.Status.GIVEN, recorded_by=ltmv.coordinator_a,
+                           recorded_by_organisation=ltmv.ke_a)
+    old = (timezone.localdate() - dt.timedelta(days=200)).isoformat()
+    content = {"summary": "", "goals": [], "measures": [],
+               "contacts": [{"name": "Hjemmesykepleien", "role": "home_nursing",
+                             "phone": "77 00 00 00", "around_the_clock": True,
+                             "confirmed_on": old}],
+               "revision": {"every_months": 6, "next_on": old}}
+    plans.start_individual_plan(actor_of(ltmv.coordinator_a), ltmv.patient_a,
+                                grant(ltmv.coordinator_a, ltmv.patient_a), content=content)
+    html = ltmv.login(Client(), ltmv.coordinator_a).get(
+        f"/worklists/coordinator/?unit={ltmv.ke_a.pk}").content.decode()
+    assert "Aasen" in html
+    assert "revision" in html.lower() or "revisjon" in html.lower()
+    assert "1 contact not confirmed" in html or "1 kontakt" in html
