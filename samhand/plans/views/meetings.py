@@ -123,7 +123,9 @@ def _respond(request: HttpRequest, patient: Patient, grant: Any, meeting: Meetin
     meeting.refresh_from_db()
     context = _record_context(request, patient, grant, meeting, **forms)
     if request.headers.get("HX-Request") == "true":
-        return render(request, "plans/_meeting_record.html", context, status=status)
+        # htmx swaps 422 only (base.html): a refusal (403, 409) is shown the same way.
+        return render(request, "plans/_meeting_record.html", context,
+                      status=200 if status == 200 else 422)
     if status == 200:
         return redirect("plans:meeting", patient_id=patient.pk, meeting_id=meeting.pk)
     return page(request, "plans/meeting.html", context, status=status)
