@@ -106,7 +106,7 @@ class Topic:
 def _text(value: Any, where: str, *, lists: bool = False) -> Text:
     if not isinstance(value, dict) or "nb" not in value:
         raise ContentError(f"{where}: needs a text per language with at least 'nb'")
-    out = []
+    out: list[tuple[str, Any]] = []
     for lang, text in value.items():
         if lang not in LANGUAGES:
             raise ContentError(f"{where}: unknown language {lang!r}")

@@ -58,7 +58,8 @@ class ParticipantIn:
 def _user(actor: Actor) -> User:
     if actor.user is None or not actor.user.is_authenticated:
         raise Forbidden(_("Sign in first."), code="not_signed_in")
-    return actor.user  # type: ignore[no-any-return]
+    user: User = actor.user
+    return user
 
 
 def _audit(actor: Actor, code: str, action: str, meeting: Meeting, grant: Grant,

@@ -63,7 +63,8 @@ def acting_organisation(actor: Actor, grant: Grant) -> Organisation:
 def _user(actor: Actor) -> User:
     if actor.user is None or not actor.user.is_authenticated:
         raise Forbidden(_("Sign in to change a plan."), code="not_signed_in")
-    return actor.user  # type: ignore[no-any-return]
+    user: User = actor.user
+    return user
 
 
 def _audit(actor: Actor, code: str, action: str, patient: Patient, grant: Grant | None,
@@ -283,7 +284,7 @@ def sign_treatment_plan(actor: Actor, patient: Patient, grant: Grant, *, number:
     with transaction.atomic():
         plan = TreatmentPlan.objects.select_for_update().filter(patient=patient).first()
         latest = plan.latest() if plan else None
-        if latest is None:
+        if plan is None or latest is None:
             raise DomainError(_("There is no treatment plan to sign."), code="no_plan")
         if latest.number != number or latest.content_hash != seen_hash:
             raise Conflict(_("The treatment plan was changed after you opened it. Read the "
@@ -440,7 +441,7 @@ def approve_action_plan(actor: Actor, patient: Patient, grant: Grant, *, number:
     with transaction.atomic():
         plan = ActionPlan.objects.select_for_update().filter(patient=patient).first()
         latest = plan.latest() if plan else None
-        if latest is None:
+        if plan is None or latest is None:
             raise DomainError(_("There is no action plan to approve."), code="no_plan")
         if latest.number != number or latest.content_hash != seen_hash:
             raise Conflict(_("The action plan was changed after you opened it. Read the new "
