@@ -68,3 +68,24 @@ def objects(world: Any) -> dict[str, dict[str, str]]:
         out["meeting_id"][name] = str(meeting.pk)
         out["document_id"][name] = str(document.pk)
     return out
+
+API_VERSION = {"content": {}, "note": "api"}
+API_SEEN = {"number": "1", "seen_hash": "0" * 64}
+ROUTES.update({
+    "api:v1:plans_get": Policy(RELATIVE, scope="plans"),
+    "api:v1:plans_individual_plan_version": Policy(PATIENT, post_only=True, json=True,
+                                                   posts=(API_VERSION,)),
+    "api:v1:plans_treatment_plan_version": Policy(PATIENT, post_only=True, json=True,
+                                                  posts=(API_VERSION,)),
+    "api:v1:plans_treatment_plan_signature": Policy(PATIENT, post_only=True, json=True,
+                                                    posts=(API_SEEN,)),
+    "api:v1:plans_action_plan_version": Policy(PATIENT, post_only=True, json=True,
+                                               posts=(API_VERSION,)),
+    "api:v1:plans_action_plan_approval": Policy(PATIENT, post_only=True, json=True,
+                                                posts=(API_SEEN,)),
+    "api:v1:plans_agreement_signature": Policy(PATIENT, post_only=True, json=True,
+                                               posts=({"seen_hash": "0" * 64},)),
+    "api:v1:plans_documents": Policy(PATIENT),
+    "api:v1:plans_make_binder": Policy(PATIENT, post_only=True, json=True, posts=({},)),
+    "api:v1:plans_document_pdf": Policy(PATIENT, why="the PDF; the download is audited"),
+})
