@@ -386,7 +386,9 @@ def _check_organisation(m: Message, found: tuple[int, dict[str, Any]],
                         event: str) -> Iterator[Problem]:
     index, org = found
     ids = identifiers(org)
-    if event in codes.PLO_EVENTS:
+    if event in codes.PLO_EVENTS or ids.get(codes.HER_ID):
+        # Norwegian parties are addressed by HER-id (Adresseregisteret); samhand also
+        # lets them exchange the MedCom message types with it.
         if not (ids.get(codes.HER_ID) or ids.get(codes.SOR)):
             yield Problem(m.path(index, "identifier"), "MSG_Receiver_Identifier_MISSING",
                           "The organisation needs a HER-id (or SOR) identifier.", "required")

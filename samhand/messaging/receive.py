@@ -131,8 +131,10 @@ def _outcome(status: int, problems: list[Problem]) -> Reply:
 
 # --------------------------------------------------------------------------- the receiver
 
-def receive(raw: bytes, *, via: str = Transmission.Via.HTTP, caller: Partner | None = None,
-            now: dt.datetime | None = None) -> Reply:
+def receive(raw: bytes, *, via: str = Transmission.Via.HTTP,
+            caller: list[Partner] | None = None, now: dt.datetime | None = None) -> Reply:
+    """`caller`: the address-book entries of the authenticated partner system (one token
+    may serve several service addresses of one partner); None for trusted sources."""
     try:
         message = fhirmsg.parse(raw)
     except Unreadable as exc:
@@ -141,7 +143,7 @@ def receive(raw: bytes, *, via: str = Transmission.Via.HTTP, caller: Partner | N
         return _outcome(400, [exc.problem])
     if caller is not None:
         sender = find_partner(message.sender())
-        if sender is None or sender.pk != caller.pk:
+        if sender is None or sender.pk not in {p.pk for p in caller}:
             problem = Problem(fhirmsg.element_path(0, "sender"), "MSG_Receiver_Identifier_UNKNOWN",
                               "The sender is not the partner this token belongs to.",
                               "security")

@@ -145,6 +145,17 @@ def _segment_ext(at: str, seg_id: str, assigner_ref: str, author_ref: str = "",
     return ext
 
 
+def _author_resources(resources: list[dict[str, Any]], name: str) -> str:
+    """A PractitionerRole (with its named Practitioner) for an earlier segment's author."""
+    practitioner_id, role_id = new_id(), new_id()
+    family, _sep, given = name.rpartition(" ")
+    resources.append({"resourceType": "Practitioner", "id": practitioner_id,
+                      "name": [{"family": family or name, "given": [given] if family else []}]})
+    resources.append({"resourceType": "PractitionerRole", "id": role_id,
+                      "practitioner": {"reference": f"Practitioner/{practitioner_id}"}})
+    return f"PractitionerRole/{role_id}"
+
+
 def build_care_communication(*, patient: Patient, sender: Partner, receiver: Partner,
                              author_name: str, author_phone: str, text: str, category: str,
                              topic: str = "", priority: str = "",
@@ -171,16 +182,23 @@ def build_care_communication(*, patient: Patient, sender: Partner, receiver: Par
             "organization": {"reference": sender_ref}}
     payload: list[dict[str, Any]] = []
     stored: list[dict[str, Any]] = []
-    # Earlier segments first (reply: text + attachment ids only; forward: with content).
+    # Earlier segments first (reply: text + attachment ids only; forward: with content),
+    # each with the organisation that wrote it and, for text, its author and phone.
+    earlier_resources: list[dict[str, Any]] = []
     if thread is not None and activity in (Activity.REPLY, Activity.FORWARD):
         for earlier in thread.messages.order_by("sent_at"):
+            wrote = f"Organization/{receiver_id}" if earlier.direction == \
+                CareMessage.Direction.IN else sender_ref
             for seg in earlier.segments:
                 if not seg.get("new", True):
                     continue
-                ext = _segment_ext(seg.get("at") or at, seg["id"], sender_ref)
                 if seg["kind"] == "text":
+                    author_ref = _author_resources(earlier_resources, seg.get("author") or "-")
+                    ext = _segment_ext(seg.get("at") or at, seg["id"], wrote, author_ref,
+                                       seg.get("phone") or "-")
                     payload.append({"extension": ext, "contentString": seg.get("text", "")})
                 else:
+                    ext = _segment_ext(seg.get("at") or at, seg["id"], wrote)
                     attachment: dict[str, Any] = {"title": seg.get("title", "")}
                     if activity == Activity.FORWARD:
                         attachment.update(contentType=seg.get("content_type", ""),
@@ -226,7 +244,8 @@ def build_care_communication(*, patient: Patient, sender: Partner, receiver: Par
     entities = [{"role": "source", "what": {"identifier": {"value": s["id"]}}}
                 for s in new_segments]
     bundle = build_message(event=event, sender=sender.party, receiver=receiver.party,
-                           focus=comm, resources=[patient_res, practitioner, role],
+                           focus=comm,
+                           resources=[patient_res, practitioner, role, *earlier_resources],
                            activity=activity, now=now, preceding_header_id=preceding,
                            provenance_entities=entities, sender_id=sender_id,
                            receiver_id=receiver_id, summary=topic or category)

@@ -55,15 +55,15 @@ def process_message(request: HttpRequest) -> HttpResponse:
             return _refuse(403, "MSG_AUTH_REQUIRED", "Messages are sent with a partner token.")
         return _refuse(401, "MSG_AUTH_REQUIRED", "Send the partner's API token as a bearer token.")
     found = user_for_token(secret)
-    partner = None
+    partners = []
     if found is not None:
-        partner = Partner.objects.filter(inbound_token=found[1], is_active=True).first()
-    if partner is None:
+        partners = list(Partner.objects.filter(inbound_token=found[1], is_active=True))
+    if not partners:
         return _refuse(401, "MSG_AUTH_REQUIRED", "The token is unknown, expired, revoked, or "
                        "belongs to no message partner.")
     limit = max_message_bytes()
     raw = request.read(limit + 1)
     if len(raw) > limit:
         return _refuse(413, "MSG_Element_To_Long", f"The message is larger than {limit} bytes.")
-    reply = receive(raw, caller=partner)
+    reply = receive(raw, caller=partners)
     return _answer(reply.status, reply.body)

@@ -182,3 +182,28 @@ def test_the_operator_sends_a_failed_message_again_as_a_new_message(world, pair,
     failed.refresh_from_db()
     assert failed.status == "cancelled" and failed.replaced_by == new
     assert watch.rows(code="samhand.message.resent")
+
+
+def test_a_reply_repeats_earlier_text_and_only_the_ids_of_earlier_attachments(world, pair):
+    hosp, muni = pair
+    patient = danish_patient(world)
+    first = send_care_communication(
+        patient=patient, sender=hosp, receiver=muni, actor=Actor(user=world.ltmv_nurse),
+        author_name="Lise Lunde", author_phone="77 00 10 00", text="Se vedlegg",
+        category="nursing", topic="Sårstell",
+        attachments=[{"title": "Plan", "content_type": "application/pdf", "data": "JVBERi0="}])
+    second = send_care_communication(
+        patient=patient, sender=muni, receiver=hosp, actor=Actor(user=world.home_nurse_a),
+        author_name="Hanne Hjem", author_phone="400 00 001", text="Takk", category="nursing",
+        topic="Sårstell", thread=first.thread, activity="reply-message")
+    out = OutboundMessage.objects.get(header_id=second.header_id)
+    message = fhirmsg.Message(out.content)
+    assert fhirmsg.check(message) == []
+    payload = message.focus()["payload"]
+    assert [p.get("contentString") for p in payload] == ["Se vedlegg", None, "Takk"]
+    assert "data" not in payload[1]["contentAttachment"]
+    comm_id = message.focus()["identifier"][0]["value"]
+    assert comm_id == first.thread.thread_key
+    prov = message.current_provenance()
+    assert prov["entity"][0] == {"role": "revision",
+                                 "what": {"reference": f"MessageHeader/{first.header_id}"}}
