@@ -17,7 +17,6 @@ through pathways first, then individual and treatment plans.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from django.db.models import QuerySet
@@ -249,18 +248,18 @@ class CombinedCarePlanType(ResourceType):
         return self.pathways.read(request, resource_id)
 
     def search(self, request: HttpRequest, search: Search) -> tuple[int, list[Row]]:
-        total_pathways, _none = self.pathways.search(request, dataclasses.replace(search,
-                                                                                   count=0))
-        rows: list[Row] = []
-        if search.offset < total_pathways and search.count:
-            _total, rows = self.pathways.search(request, search)
+        # One pathways search: its total says where the plans start on the page.
+        total_pathways, rows = self.pathways.search(request, search)
+        rows = list(rows)
         plans = self.plans.rows(request, search)
         start = max(0, search.offset - total_pathways)
         wanted = max(0, search.count - len(rows))
         page = plans[start:start + wanted]
-        policy.audit_list(request, "samhand.careplan.search",
-                          list({p.pk: p for p, _plan in page}.values()),
-                          query=search.audit_query(), client=CLIENT, object_type="CarePlan")
+        if page:
+            policy.audit_list(request, "samhand.careplan.search",
+                              list({p.pk: p for p, _plan in page}.values()),
+                              query=search.audit_query(), client=CLIENT,
+                              object_type="CarePlan")
         for patient, plan in page:
             resource = self.plans.resource(request, patient, plan)
             if resource is not None:
