@@ -78,6 +78,32 @@ def find_partner(org: dict[str, Any] | None, *, local: bool | None = None) -> Pa
     return partners.first()
 
 
+ID_COLUMNS = ((codes.SOR, "sor_id"), (codes.GLN, "gln"), (codes.HER_ID, "her_id"))
+
+
+def find_parties(message: Message) -> tuple[Partner | None, Partner | None]:
+    """(this installation's address the message is for, the sender's entry), one query."""
+    receiver_ids = fhirmsg.identifiers(message.primary_receiver())
+    sender_ids = fhirmsg.identifiers(message.sender())
+    query = Q()
+    for ids in (receiver_ids, sender_ids):
+        for system, column in ID_COLUMNS:
+            if ids.get(system):
+                query |= Q(**{column: ids[system]})
+    if not query:
+        return None, None
+    found = list(Partner.objects.filter(query, is_active=True).select_related("organisation"))
+
+    def match(ids: dict[str, str], partner: Partner) -> bool:
+        return any(ids.get(system) and ids[system] == getattr(partner, column)
+                   for system, column in ID_COLUMNS)
+
+    receiver = next((p for p in found if p.is_local and match(receiver_ids, p)), None) \
+        if message.primary_receiver() else None
+    sender = next((p for p in found if match(sender_ids, p)), None)
+    return receiver, sender
+
+
 def find_patient(message: Message) -> Patient | None:
     for _index, patient in message.patients()[:1]:
         ids = fhirmsg.identifiers(patient)
@@ -214,14 +240,12 @@ def _receive_once(message: Message, raw: bytes, *, via: str, now: dt.datetime) -
         return Reply(200, body, AckCode.FATAL_ERROR, "bundle_reused", problems=[problem])
 
     problems = fhirmsg.check(message, max_attachment_bytes=max_attachment_bytes())
-    receiver = find_partner(message.primary_receiver(), local=True) \
-        if message.primary_receiver() else None
+    receiver, sender = find_parties(message)
     if receiver is None and message.primary_receiver() is not None:
         index = next((i for i, use, _d in message.destinations() if use == "primary"), 0)
         problems.append(Problem(fhirmsg.element_path(0, "destination", index, "receiver"),
                                 "MSG_Receiver_Identifier_UNKNOWN",
                                 "The receiver is not an address of this system.", "not-found"))
-    sender = find_partner(message.sender()) if message.sender() else None
     inbound = InboundMessage(
         header_id=message.header_id[:64], bundle_id=message.bundle_id[:64],
         event=message.event[:64], activity=message.current_activity()[:64],
@@ -236,19 +260,20 @@ def _receive_once(message: Message, raw: bytes, *, via: str, now: dt.datetime) -
         inbound.status = InboundMessage.Status.ACCEPTED
         inbound.ack_code = AckCode.OK
         outcome = Transmission.Outcome.PROCESSED
+        # Rows made by the effects point at the inbound row, which is inserted below in
+        # the same transaction (foreign keys are checked at commit).
+        apply(message, inbound, receiver)
     inbound.ack = _ack(message, inbound.ack_code, problems, _us(message, receiver))
     inbound.save(force_insert=True)
     Transmission.objects.create(raw=raw, via=via, outcome=outcome,
                                 bundle_id=message.bundle_id[:64],
                                 header_id=message.header_id[:64], message=inbound,
                                 problems=inbound.problems, received_at=now)
-    if not problems:
+    if not problems and inbound.patient_id is not None and not inbound.hidden:
         assert receiver is not None
-        apply(message, inbound, receiver)
-        if inbound.patient_id is not None and not inbound.hidden:
-            record(SYSTEM_ACTOR, "samhand.message.received", "C", patient_id=inbound.patient_id,
-                   object_type="MessageHeader", object_ids=[inbound.header_id],
-                   organisation=receiver.organisation, recipient=receiver.organisation)
+        record(SYSTEM_ACTOR, "samhand.message.received", "C", patient_id=inbound.patient_id,
+               object_type="MessageHeader", object_ids=[inbound.header_id],
+               organisation=receiver.organisation, recipient=receiver.organisation)
     return Reply(200, inbound.ack, inbound.ack_code, outcome, message=inbound,
                  problems=problems)
 
@@ -256,7 +281,6 @@ def _receive_once(message: Message, raw: bytes, *, via: str, now: dt.datetime) -
 def apply(message: Message, inbound: InboundMessage, receiver: Partner) -> None:
     """Derive what the message means and apply its effects (in the caller's transaction)."""
     patient = find_patient(message)
-    fields = ["patient", "hidden", "notification_code", "event_at"]
     if message.event == Event.HOSPITAL_NOTIFICATION:
         from .stays import apply_notification
 
@@ -275,5 +299,3 @@ def apply(message: Message, inbound: InboundMessage, receiver: Partner) -> None:
 
         inbound.patient = patient
         apply_plo(message, inbound, patient, receiver)
-    InboundMessage.objects.filter(pk=inbound.pk).update(
-        **{name: getattr(inbound, name) for name in fields})

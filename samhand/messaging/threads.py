@@ -96,18 +96,20 @@ def apply_care_communication(message: Message, inbound: InboundMessage,
             category = str(coding.get("code") or "")
     topic = str((comm.get("topic") or {}).get("text") or "")[:200]
     key = _thread_key(comm)
-    thread, created = CareThread.objects.select_for_update().get_or_create(
-        thread_key=key, defaults={"patient": patient, "category": category, "topic": topic,
-                                  "priority": str(comm.get("priority") or ""),
-                                  "counterpart": inbound.sender, "local": receiver})
     sent_at = _when((message.current_provenance() or {}).get("occurredDateTime")) \
         or timezone.now()
-    if not created:
+    thread = CareThread.objects.select_for_update().filter(thread_key=key).first()
+    if thread is None:
+        thread = CareThread.objects.create(
+            thread_key=key, patient=patient, category=category, topic=topic,
+            priority=str(comm.get("priority") or ""), counterpart=inbound.sender,
+            local=receiver, last_message_at=sent_at)
+    else:
         thread.category, thread.topic = category or thread.category, topic or thread.topic
         thread.patient = thread.patient or patient
         thread.counterpart = inbound.sender or thread.counterpart
-    thread.last_message_at = max(thread.last_message_at, sent_at)
-    thread.save()
+        thread.last_message_at = max(thread.last_message_at, sent_at)
+        thread.save()
     sender = message.sender()
     receiver_org = message.primary_receiver()
     care = CareMessage.objects.create(

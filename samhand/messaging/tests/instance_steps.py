@@ -148,9 +148,9 @@ def bulk(count: int) -> dict[str, Any]:
     local = next(iter(parties["local"].values()))
     receiver = parties["remote"].get("home_nursing") or parties["remote"]["hospital"]
     ids = []
-    for start in range(0, count, 200):
+    for start in range(0, count, 50):
         with transaction.atomic():
-            for i in range(start, min(count, start + 200)):
+            for i in range(start, min(count, start + 50)):
                 content, _segments = build_care_communication(
                     patient=patient, sender=local, receiver=receiver, author_name="Lise Lunde",
                     author_phone="1", text=f"Melding {i}", category="nursing")

@@ -6,13 +6,17 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import DatabaseError, close_old_connections
 
 from samhand.messaging.outbox import overdue_admission_notices, send_due
+
+logger = logging.getLogger("samhand.messaging")
 
 
 class Command(BaseCommand):
@@ -34,10 +38,21 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, halt)
         last_sweep = 0.0
         while not stop["now"]:
-            counts = send_due(limit=options["batch"])
-            if time.monotonic() - last_sweep > 60:
-                overdue_admission_notices()
-                last_sweep = time.monotonic()
+            try:
+                counts = send_due(limit=options["batch"])
+                if time.monotonic() - last_sweep > 60:
+                    overdue_admission_notices()
+                    last_sweep = time.monotonic()
+            except DatabaseError:
+                # The database is busy or away (SQLite lock, a PostgreSQL restart): the
+                # attempt was not committed, so nothing is lost; try again shortly.
+                logger.exception("outbox round failed; retrying")
+                close_old_connections()
+                counts = {}
+                if options["once"]:
+                    raise
+                time.sleep(options["interval"])
+                continue
             if counts and options["verbosity"] > 1:
                 self.stdout.write(str(counts))
             if options["once"]:
