@@ -49,6 +49,7 @@ def test_high_news2_to_the_units_alert_isbar_and_acknowledgement(
     page.fill("#temperature", "3.7")  # meant as 37: refused, nothing stored
     page.click("button[name=action][value=finish]")
     expect(page.locator(".field__error").first).to_contain_text("37.0")
+    expect(page.locator(".htmx-request")).to_have_count(0)  # the swap has settled
     check_axe(page)
     page.fill("#temperature", "38,4")
     page.click("button[name=action][value=finish]")
