@@ -503,7 +503,7 @@ def list_patient_tasks(request: HttpRequest, patient_id: uuid.UUID,
     if filters.state == "open":
         qs = qs.filter(status__in=(*Task.OPEN_STATUSES, Task.Status.PAUSED))
     elif filters.state == "overdue":
-        qs = qs.overdue(now)
+        qs = qs.filter(status__in=Task.OPEN_STATUSES, due_at__lt=now)
     elif filters.state == "closed":
         qs = qs.filter(status__in=(Task.Status.DONE, Task.Status.CANCELLED))
     if filters.pathway_id:
