@@ -295,6 +295,8 @@ def timeliness(organisation_ids: list[Any] | None = None) -> list[dict[str, Any]
     groups: dict[tuple[Any, str, bool], list[float]] = {}
     for org_id, event, event_at, acked_at in rows.values_list(
             "sending_organisation_id", "event", "event_at", "acked_at"):
+        if acked_at is None:
+            continue
         weekend = timezone.localtime(event_at).weekday() >= 5
         groups.setdefault((org_id, event, weekend), []).append(
             (acked_at - event_at).total_seconds())

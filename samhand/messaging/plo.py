@@ -125,27 +125,29 @@ def apply_plo(message: Message, inbound: InboundMessage, patient: Patient | None
         effects.admitted(patient, stay, SYSTEM_ACTOR)
     elif event == Event.PLO_DISCHARGE_READY:
         ready_at = _when(_ext(comm, EXT_READY_AT)) or at
-        readiness = DischargeReadiness.objects.create(
+        notice = DischargeReadiness.objects.create(
             patient=patient, declared_at=ready_at, notice_header_id=inbound.header_id)
-        effects.discharge_ready(patient, readiness, SYSTEM_ACTOR)
-    elif event == Event.PLO_DISCHARGE_READY_WITHDRAWN:
-        readiness = _open_readiness(patient)
+        effects.discharge_ready(patient, notice, SYSTEM_ACTOR)
+        return care
+    readiness = _open_readiness(patient) if event in (
+        Event.PLO_DISCHARGE_READY_WITHDRAWN, Event.PLO_MUNICIPAL_DECISION,
+        Event.PLO_DISCHARGE_REPORT) else None
+    if event == Event.PLO_DISCHARGE_READY_WITHDRAWN:
         if readiness is not None:
             readiness.withdrawn_at = at
             readiness.save(update_fields=["withdrawn_at"])
     elif event == Event.PLO_MUNICIPAL_DECISION:
-        readiness = _open_readiness(patient)
         if readiness is not None:
             record_decision(readiness, at=at, can_receive=bool(_ext(comm, EXT_CAN_RECEIVE)),
                             receive_from=_date(_ext(comm, EXT_RECEIVE_FROM)),
                             header_id=inbound.header_id)
     elif event == Event.PLO_DISCHARGE_REPORT:
-        readiness = _open_readiness(patient)
         if readiness is not None:
             readiness.discharged_at = at
             readiness.save(update_fields=["discharged_at"])
-        stay = HospitalStay.objects.filter(patient=patient).order_by("-state_at").first()
-        if stay is not None and stay.is_in_hospital and stay.state_at <= at:
+        current = HospitalStay.objects.filter(patient=patient).order_by("-state_at").first()
+        if current is not None and current.is_in_hospital and current.state_at <= at:
+            stay = current
             stay.state, stay.state_at, stay.ended_at = HospitalStay.State.DISCHARGED, at, at
             stay.last_code = "PLO_UTSKREVET"
             stay.save()
