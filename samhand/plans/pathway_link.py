@@ -108,6 +108,23 @@ def record_meeting_held(pathway: Any, *, actor: Actor, at: dt.datetime,
     return True
 
 
+def contact_max_age_days(patient: Patient, default: int) -> int:
+    """How old a confirmed contact may be: the interval of the pathway's task
+    "contact_list_checked" (LTMV: every 3 months), else `default`."""
+    pathway = active_pathway(patient)
+    if pathway is None:
+        return default
+    template = pathway.template
+    if not template.has_task("contact_list_checked"):
+        return default
+    due = template.task("contact_list_checked").due
+    every = due.every if due is not None else None
+    if every is None:
+        return default
+    days = every.months * 30 + every.days + every.hours // 24
+    return days if days > 0 else default
+
+
 def tasks_by_id(ids: list[Any]) -> dict[str, Any]:
     if not ids:
         return {}

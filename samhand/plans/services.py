@@ -201,10 +201,15 @@ def confirm_contacts(actor: Actor, patient: Patient, grant: Grant, *,
 
 
 def stale_contacts(version: IndividualPlanVersion | None, *, today: dt.date | None = None,
-                   max_age_days: int = CONTACT_MAX_AGE_DAYS) -> list[dict[str, Any]]:
-    """Contacts last confirmed longer ago than the pathway allows."""
+                   max_age_days: int | None = None) -> list[dict[str, Any]]:
+    """Contacts last confirmed longer ago than the pathway allows (its task
+    "contact_list_checked"; 90 days without a pathway)."""
     if version is None:
         return []
+    if max_age_days is None:
+        from .pathway_link import contact_max_age_days
+
+        max_age_days = contact_max_age_days(version.plan.patient, CONTACT_MAX_AGE_DAYS)
     today = today or today_oslo()
     limit = today - dt.timedelta(days=max_age_days)
     return [c for c in version.content.get("contacts", [])

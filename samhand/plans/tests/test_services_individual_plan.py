@@ -141,3 +141,13 @@ def test_confirming_the_contacts_makes_a_version_with_todays_date(world):
     version = services.confirm_contacts(actor, world.patient_a, grant)
     assert version.number == 3
     assert not services.stale_contacts(version)
+
+
+def test_the_pathway_sets_how_old_a_contact_may_be(world):
+    from samhand.plans.pathway_link import contact_max_age_days
+
+    from .helpers import start_ltmv_pathway
+
+    assert contact_max_age_days(world.patient_a, 77) == 77
+    start_ltmv_pathway(world)
+    assert contact_max_age_days(world.patient_a, 77) == 90  # every 3 months
