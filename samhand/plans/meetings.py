@@ -141,6 +141,10 @@ def call_meeting(actor: Actor, patient: Patient, grant: Grant, *, starts_at: dt.
     if not (place.strip() or video_link.strip()):
         raise DomainError(_("Give a place or a video link."), code="place_required",
                           field="place")
+    if video_link.strip() and not video_link.strip().lower().startswith(("https://",
+                                                                          "http://")):
+        raise DomainError(_("A video link starts with https://."), code="video_link",
+                          field="video_link")
     rows = [_participant(patient, row) for row in participants]
     sides = {row.side for row in rows}
     missing = [s for s in REQUIRED_SIDES if s not in sides]

@@ -84,6 +84,7 @@ NB = {
 "Name the participant, or choose a person or an organisation.": "Skriv navnet på deltakeren, eller velg en person eller en organisasjon.",
 "The hospital calls the collaboration meeting.": "Sykehuset kaller inn til samarbeidsmøtet.",
 "Give a place or a video link.": "Oppgi sted eller videolenke.",
+"A video link starts with https://.": "En videolenke begynner med https://.",
 "Invite participants from both the hospital and the municipality.": "Inviter deltakere både fra sykehuset og kommunen.",
 "This person is already invited.": "Denne personen er allerede invitert.",
 "The agreement is signed: the meeting can no longer be changed.": "Avtalen er signert: møtet kan ikke endres lenger.",

@@ -64,6 +64,9 @@ def test_a_meeting_needs_both_sides_and_a_place_or_link(world):
     with pytest.raises(DomainError) as error:
         call(world, place="")
     assert error.value.code == "place_required"
+    with pytest.raises(DomainError) as error:
+        call(world, place="", video_link="javascript:alert(1)")
+    assert error.value.code == "video_link"
     meeting = call(world, place="", video_link="https://video.example.no/rom/42")
     assert meeting.video_link
     assert Meeting.objects.count() == 1
