@@ -36,7 +36,8 @@ from .models import (
 from .rendering import render_pdf
 from .schema import MEASURE_PARTIES, VENTILATION_KINDS
 
-BINDER_LANGUAGES = ("nb", "en", "da")
+# Languages with both a UI catalogue for the plans and library texts (da: neither yet).
+BINDER_LANGUAGES = ("nb", "en")
 
 
 def short_code(full_hash: str) -> str:
