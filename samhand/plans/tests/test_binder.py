@@ -115,3 +115,15 @@ def test_the_discharge_summary_states_gp_and_specialist_responsibility(world):
     assert "Ansvar i akutte situasjoner" in text
     assert "har ansvaret for kanyle og" in text
     assert document.code in text
+
+
+def test_the_binder_is_in_english_for_an_english_speaking_patient(world):
+    world.patient_a.language = "en"
+    world.patient_a.save()
+    patient = full_ltmv_patient(world)
+    actor, _grant = actor_and_grant(world.ltmv_nurse, patient)
+    document, _ = binder.generate_binder(actor, patient)
+    text = " ".join("\n".join(pdf_pages(document)).split())
+    assert document.language == "en"
+    assert "Contacts and 24-hour numbers" in text
+    assert "Blocked or dislodged tracheostomy tube" in text
