@@ -19,6 +19,8 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from samhand.access import policy
+from samhand.api.errors import json_error
+from samhand.api.schemas import ERRORS, ErrorDetail
 from samhand.audit.models import AuditEvent
 from samhand.patients.models import CareTeamMember
 
@@ -95,13 +97,29 @@ def _out(obs: ObservationSet) -> dict[str, Any]:
             "answers": obs.answers, "news2": news}
 
 
+class RejectedDetail(ErrorDetail):
+    problems: dict[str, str] = Field(default_factory=dict,
+                                     description="Every answer that does not fit: question "
+                                     "key (or [item].key in a batch) → message.")
+    needs_confirmation: list[str] = Field(
+        default_factory=list, description="Unusual values to confirm (send them in "
+        "`confirmed` after measuring again).")
+
+
+class RejectedOut(Schema):
+    error: RejectedDetail
+
+
+RESPONSES = {**ERRORS, 422: RejectedOut}
+
+
 def _rejected(exc: services.ObservationRejected) -> JsonResponse:
-    return JsonResponse({"code": exc.code, "message": exc.message, "field": exc.field,
-                         "problems": exc.problems,
-                         "needs_confirmation": exc.needs_confirmation}, status=422)
+    return json_error(422, exc.code, exc.message, exc.field, problems=exc.problems,
+                      needs_confirmation=exc.needs_confirmation)
 
 
-@router.post("/patients/{patient_id}/observations", response={201: ObservationOut},
+@router.post("/patients/{uuid:patient_id}/observations",
+             response={201: ObservationOut, **RESPONSES},
              summary="Record one observation set")
 def create_observation(request: HttpRequest, patient_id: uuid.UUID,
                        payload: ObservationIn) -> Any:
@@ -120,7 +138,8 @@ def create_observation(request: HttpRequest, patient_id: uuid.UUID,
     return Status(201, _out(obs))
 
 
-@router.get("/patients/{patient_id}/observations", response={200: ObservationPage},
+@router.get("/patients/{uuid:patient_id}/observations",
+            response={200: ObservationPage, **ERRORS},
             summary="Latest observation sets of a patient")
 def list_observations(request: HttpRequest, patient_id: uuid.UUID,
                       filters: Query[ListFilter]) -> Any:
@@ -138,7 +157,7 @@ def list_observations(request: HttpRequest, patient_id: uuid.UUID,
             "items": [_out(o) for o in rows]}
 
 
-@router.post("/observations/batch", response={201: BatchOut},
+@router.post("/observations/batch", response={201: BatchOut, **RESPONSES},
              summary="Record up to 1,000 finished sets")
 def create_batch(request: HttpRequest, payload: BatchIn) -> Any:
     """Finished sets for any of your patients (a care relation; emergency access and

@@ -11,8 +11,8 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,8 @@ def line_chart(points: Sequence[tuple[float, float]], *, code: str, title: str,
     pad_l, pad_r, pad_t, pad_b = 40, 10, 10, 24
     w, h = width - pad_l - pad_r, height - pad_t - pad_b
 
-    def y(v: float) -> float:
-        return pad_t + h - (v - low) / ((high - low) or 1) * h
+    def y(v: float) -> str:
+        return f"{pad_t + h - (v - low) / ((high - low) or 1) * h:.1f}"
 
     # Times as seconds since the epoch (the trend query returns them so, unconverted).
     times = [t for t, _v in points]
@@ -87,65 +87,67 @@ def line_chart(points: Sequence[tuple[float, float]], *, code: str, title: str,
     t1 = max(times) if times else t0
     span = (t1 - t0) or 1.0
 
-    def x(t: float) -> float:
-        return pad_l + ((t - t0) / span) * w if len(points) > 1 else pad_l + w / 2
+    def x(t: float) -> str:
+        return f"{pad_l + ((t - t0) / span) * w if len(points) > 1 else pad_l + w / 2:.1f}"
 
-    cid = escape(chart_id or f"chart-{code}")
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-labelledby="{cid}-t {cid}-d" preserveAspectRatio="none" '
-             f'xmlns="http://www.w3.org/2000/svg">',
-             f'<title id="{cid}-t">{escape(title)}</title>',
-             f'<desc id="{cid}-d">{escape(description)}</desc>']
+    cid = chart_id or f"chart-{code}"
+    parts: list[SafeString] = []
     if scale.normal:
-        top, bottom = y(min(scale.normal[1], high)), y(max(scale.normal[0], low))
-        parts.append(f'<rect class="chart__normal" x="{pad_l}" y="{top:.1f}" width="{w}" '
-                     f'height="{max(bottom - top, 0):.1f}" fill="#e3f1e6"/>')
+        top, bottom = float(y(min(scale.normal[1], high))), float(y(max(scale.normal[0], low)))
+        parts.append(format_html(
+            '<rect class="chart__normal" x="{}" y="{}" width="{}" height="{}" '
+            'fill="#e3f1e6"/>', pad_l, f"{top:.1f}", w, f"{max(bottom - top, 0):.1f}"))
     for line in scale.lines:
         if low <= line <= high:
-            parts.append(f'<line class="chart__threshold" x1="{pad_l}" x2="{pad_l + w}" '
-                         f'y1="{y(line):.1f}" y2="{y(line):.1f}" stroke="#b3261e" '
-                         f'stroke-dasharray="4 3"/>'
-                         f'<text x="{pad_l + w - 2}" y="{y(line) - 3:.1f}" text-anchor="end" '
-                         f'font-size="11" fill="#b3261e">{_fmt(line)}</text>')
-    for tick in (low, high, *(scale.normal or ())):
-        parts.append(f'<text x="{pad_l - 4}" y="{y(tick) + 4:.1f}" text-anchor="end" '
-                     f'font-size="11" fill="#444">{_fmt(tick)}</text>')
-    parts.append(f'<line x1="{pad_l}" x2="{pad_l}" y1="{pad_t}" y2="{pad_t + h}" '
-                 f'stroke="#767676"/><line x1="{pad_l}" x2="{pad_l + w}" y1="{pad_t + h}" '
-                 f'y2="{pad_t + h}" stroke="#767676"/>')
+            parts.append(format_html(
+                '<line class="chart__threshold" x1="{}" x2="{}" y1="{}" y2="{}" '
+                'stroke="#b3261e" stroke-dasharray="4 3"/><text x="{}" y="{}" '
+                'text-anchor="end" font-size="11" fill="#b3261e">{}</text>',
+                pad_l, pad_l + w, y(line), y(line), pad_l + w - 2,
+                f"{float(y(line)) - 3:.1f}", _fmt(line)))
+    parts.append(format_html_join("", '<text x="{}" y="{}" text-anchor="end" '
+                                  'font-size="11" fill="#444">{}</text>',
+                                  ((pad_l - 4, f"{float(y(tick)) + 4:.1f}", _fmt(tick))
+                                   for tick in (low, high, *(scale.normal or ())))))
+    parts.append(format_html('<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#767676"/>'
+                             '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#767676"/>',
+                             pad_l, pad_l, pad_t, pad_t + h, pad_l, pad_l + w, pad_t + h,
+                             pad_t + h))
     if points:
-        path = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in points)
-        parts.append(f'<polyline fill="none" stroke="#1d4f91" stroke-width="2" '
-                     f'points="{path}"/>')
+        parts.append(format_html('<polyline fill="none" stroke="#1d4f91" stroke-width="2" '
+                                 'points="{}"/>',
+                                 " ".join(f"{x(t)},{y(v)}" for t, v in points)))
         if len(points) <= 120:
-            for t, v in points:
-                outside = scale.normal is not None and not (
-                    scale.normal[0] <= v <= scale.normal[1])
-                parts.append(f'<circle cx="{x(t):.1f}" cy="{y(v):.1f}" r="3" '
-                             f'fill="{"#b3261e" if outside else "#1d4f91"}"/>')
-        parts.append(f'<text x="{pad_l}" y="{height - 6}" font-size="11" fill="#444">'
-                     f'{day(t0)}</text>'
-                     f'<text x="{pad_l + w}" y="{height - 6}" text-anchor="end" font-size="11" '
-                     f'fill="#444">{day(t1)}</text>')
-    parts.append("</svg>")
-    return mark_safe("".join(parts))  # noqa: S308  (numbers and escaped text only)
+            parts.append(format_html_join("", '<circle cx="{}" cy="{}" r="3" fill="{}"/>', (
+                (x(t), y(v), "#b3261e" if scale.normal is not None and not (
+                    scale.normal[0] <= v <= scale.normal[1]) else "#1d4f91")
+                for t, v in points)))
+        parts.append(format_html(
+            '<text x="{}" y="{}" font-size="11" fill="#444">{}</text><text x="{}" y="{}" '
+            'text-anchor="end" font-size="11" fill="#444">{}</text>',
+            pad_l, height - 6, day(t0), pad_l + w, height - 6, day(t1)))
+    return format_html(
+        '<svg class="chart" viewBox="0 0 {} {}" role="img" aria-labelledby="{}-t {}-d" '
+        'preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg"><title id="{}-t">{}'
+        '</title><desc id="{}-d">{}</desc>{}</svg>',
+        width, height, cid, cid, cid, title, cid, description,
+        format_html_join("", "{}", ((part,) for part in parts)))
 
 
 def sparkline(values: Sequence[float], *, label: str, width: int = 80,
               height: int = 20, code: str = "news2") -> SafeString:
     """A tiny line for worklists; `label` says the numbers in words."""
     if not values:
-        return mark_safe("")
+        return format_html("{}", "")
     scale = SCALES.get(code, Scale(min(values), max(values)))
     low, high = min([scale.low, *values]), max([scale.high, *values])
     step = width / max(len(values) - 1, 1)
     rise = (high - low) or 1
     pts = " ".join(f"{i * step:.1f},{height - 2 - (v - low) / rise * (height - 4):.1f}"
                    for i, v in enumerate(values))
-    last = values[-1]
-    alarm = code == "news2" and last >= 5
-    return mark_safe(  # noqa: S308
-        f'<svg class="sparkline" width="{width}" height="{height}" viewBox="0 0 {width} '
-        f'{height}" role="img" aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">'
-        f'<polyline fill="none" stroke="{"#b3261e" if alarm else "#1d4f91"}" '
-        f'stroke-width="1.5" points="{pts}"/></svg>')
+    alarm = code == "news2" and values[-1] >= 5
+    return format_html(
+        '<svg class="sparkline" width="{}" height="{}" viewBox="0 0 {} {}" role="img" '
+        'aria-label="{}" xmlns="http://www.w3.org/2000/svg"><polyline fill="none" '
+        'stroke="{}" stroke-width="1.5" points="{}"/></svg>',
+        width, height, width, height, label, "#b3261e" if alarm else "#1d4f91", pts)

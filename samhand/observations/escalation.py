@@ -222,8 +222,21 @@ def dispatch(actor: Actor, patient: Patient, breaches: list[Breach], *,
             source=f"{SOURCE}:{source_id}" if source_id else SOURCE,
             escalation_level=level)
         if created:
+            _task_for(actor, alert, org, role)
             created_alerts.append(alert)
     return created_alerts
+
+
+def _task_for(actor: Actor, alert: Any, org: Organisation, role: str) -> None:
+    """The task for the role that must act, with the alert's deadline (a worklist row
+    beside the flag). Through samhand.pathways.create_task."""
+    from samhand.pathways.models import Task
+    from samhand.pathways.services import create_task
+
+    create_task(patient=alert.patient, title=alert.text[:300], actor=actor,
+                owner_organisation=org,
+                owner_role=role if role in CareTeamMember.Role.values else "",
+                due_at=alert.due_at, kind=Task.Kind.ALERT, source=f"alert:{alert.pk}")
 
 
 def _trend_possible(obs: ObservationSet, rules: EscalationSettings) -> bool:
@@ -297,6 +310,8 @@ def escalate_overdue(now: dt.datetime | None = None) -> int:
             actor=actor, severity=alert.severity, role=role,
             due_at=now + max(window, dt.timedelta(minutes=15)), source=alert.source,
             escalated_from=alert, escalation_level=level)
+        if _created:
+            _task_for(actor, new, org, role)
         # The original has been moved up: it stays open for its unit but is no longer
         # due (conditional, so that two sweeps never both escalate it).
         if Alert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True,

@@ -22,8 +22,16 @@ from django.http import HttpRequest
 
 from samhand.access import policy
 from samhand.fhir import mapping
-from samhand.fhir.resources import CLIENT, ResourceType, _denied, _is_uuid, _page, _param
-from samhand.fhir.search import Search, patient_reference, token
+from samhand.fhir.resources import (
+    CLIENT,
+    ResourceType,
+    _denied,
+    _id_param,
+    _is_uuid,
+    _page,
+    _param,
+)
+from samhand.fhir.search import Search, patient_reference, token, uuids
 from samhand.patients.models import Patient
 
 from .access import sector_q, visible_sets_q
@@ -154,6 +162,27 @@ def flag(alert: Any) -> Row:
     return resource
 
 
+def _id_q(search: Search, field: str = "pk") -> Q:
+    """`_id=a,b`: the listed ids (a malformed one is a 400, as elsewhere)."""
+    q = Q()
+    for _modifier, value in search.values("_id"):
+        q &= Q(**{f"{field}__in": uuids("_id", value)})
+    return q
+
+
+def _observation_id_q(search: Search) -> Q:
+    q = Q()
+    for _modifier, value in search.values("_id"):
+        any_of = Q(pk__in=[])
+        for part in value.split(","):
+            set_id, _dot, suffix = part.strip().partition(".")
+            code = BY_SUFFIX.get(suffix)
+            if code and _is_uuid(set_id):
+                any_of |= Q(observation_set_id=set_id, code=code)
+        q &= any_of
+    return q
+
+
 def _named(search: Search) -> bool:
     return bool(search.values("patient") or search.values("subject"))
 
@@ -188,6 +217,7 @@ class ObservationType(ResourceType):
     name = "Observation"
     compartment = True
     search_params = dict([
+        _id_param(),
         _param("patient", "reference", "The patient: Patient/<id>. Without it: your "
                "patients, your own sector's records only."),
         _param("subject", "reference", "The patient: Patient/<id>."),
@@ -227,7 +257,7 @@ class ObservationType(ResourceType):
                     found.add("news2")
             wanted &= found
         if not _named(search):
-            qs = (VitalSign.objects.filter(code__in=wanted)
+            qs = (VitalSign.objects.filter(code__in=wanted).filter(_observation_id_q(search))
                   .filter(_own_sector_q(request, "observation_set__"))
                   .select_related("observation_set").order_by("-taken_at", "code"))
             total, page = _page(qs, search)
@@ -238,6 +268,7 @@ class ObservationType(ResourceType):
         for patient, grant in _patients(request, search):
             seen.append(patient.pk)
             vitals += (VitalSign.objects.filter(patient=patient, code__in=wanted)
+                       .filter(_observation_id_q(search))
                        .filter(visible_sets_q(patient, grant, "observation_set__"))
                        .select_related("observation_set")
                        .order_by("-taken_at", "code")[:search.offset + search.count])
@@ -263,6 +294,7 @@ class QuestionnaireResponseType(ResourceType):
     name = "QuestionnaireResponse"
     compartment = True
     search_params = dict([
+        _id_param(),
         _param("patient", "reference", "The patient: Patient/<id>. Without it: your "
                "patients, your own sector's records only."),
         _param("subject", "reference", "The patient: Patient/<id>."),
@@ -284,7 +316,7 @@ class QuestionnaireResponseType(ResourceType):
     def search(self, request: HttpRequest, search: Search) -> tuple[int, list[Row]]:
         if not _named(search):
             total, rows = _page(ObservationSet.objects.filter(_own_sector_q(request))
-                                .order_by("-taken_at"), search)
+                                .filter(_id_q(search)).order_by("-taken_at"), search)
             policy.audit_list(request, "samhand.observation.list",
                               Patient.objects.filter(pk__in={o.patient_id for o in rows}),
                               query=search.audit_query(), client=CLIENT,
@@ -293,7 +325,7 @@ class QuestionnaireResponseType(ResourceType):
         pairs = _patients(request, search)
         total, rows = 0, []
         for patient, grant in pairs:
-            qs = (ObservationSet.objects.filter(patient=patient)
+            qs = (ObservationSet.objects.filter(patient=patient).filter(_id_q(search))
                   .filter(visible_sets_q(patient, grant)).order_by("-taken_at"))
             count, page = _page(qs, search)
             total += count
@@ -308,6 +340,7 @@ class FlagType(ResourceType):
     name = "Flag"
     compartment = True
     search_params = dict([
+        _id_param(),
         _param("patient", "reference", "The patient: Patient/<id>. Without it: your "
                "patients, your own sector's records only."),
         _param("subject", "reference", "The patient: Patient/<id>."),
@@ -330,7 +363,8 @@ class FlagType(ResourceType):
             patients: Any = [p for p, _g in _patients(request, search)]
         else:
             patients = policy.visible_patients(request.user)
-        qs = Alert.objects.filter(patient__in=patients).order_by("-raised_at")
+        qs = Alert.objects.filter(patient__in=patients).filter(_id_q(search)).order_by(
+            "-raised_at")
         total, rows = _page(qs, search)
         policy.audit_list(request, "samhand.alert.list",
                           Patient.objects.filter(pk__in={a.patient_id for a in rows}),

@@ -26,7 +26,7 @@ from samhand.patients.models import Patient
 
 from . import news2
 from .definitions import AnswerError, Form, get_form
-from .models import ObservationSet, Spo2ScaleOrder, VitalSign
+from .models import EscalationSettings, ObservationSet, Spo2ScaleOrder, VitalSign
 
 A = AuditEvent.Action
 NEWS2_FIELDS = ("respiration_rate", "spo2", "on_oxygen", "systolic_bp", "pulse",
@@ -377,3 +377,47 @@ def _scales(patients: Iterable[Patient]) -> dict[Any, int]:
     ids = {p.pk for p in patients}
     return dict.fromkeys(Spo2ScaleOrder.objects.filter(
         patient_id__in=ids, ended_at__isnull=True).values_list("patient_id", flat=True), 2)
+
+
+# --------------------------------------------------------------------------- rules
+
+RULE_LIMITS = {"news2_threshold": (1, 20), "trend_window": (2, 10), "trend_rise": (1, 20),
+               "checklist_every_days": (1, 90), "vitals_every_hours": (1, 168)}
+
+
+def update_rules(actor: Actor, patient: Patient, grant: Grant, data: dict[str, Any],
+                 ) -> EscalationSettings:
+    """The patient's escalation thresholds, set by a doctor (the responsible clinician).
+    Empty intervals switch the missed-observation rule off."""
+    require_write(grant)
+    user = actor.user
+    if user is None or getattr(user, "profession", "") != "doctor":
+        raise Forbidden(_("Only a doctor can change the escalation rules."),
+                        code="not_a_doctor")
+    values: dict[str, Any] = {}
+    for name, (low, high) in RULE_LIMITS.items():
+        raw = data.get(name)
+        if raw in (None, "") and name in ("checklist_every_days", "vitals_every_hours"):
+            values[name] = None
+            continue
+        try:
+            number = int(str(raw))
+        except (TypeError, ValueError):
+            raise DomainError(_("Give a whole number."), code="rule", field=name) from None
+        if not low <= number <= high:
+            raise DomainError(_("Give a number from %(low)s to %(high)s.") % {
+                "low": low, "high": high}, code="rule", field=name)
+        values[name] = number
+    for flag in ("alert_on_red_parameter", "alert_on_checklist"):
+        values[flag] = str(data.get(flag, "")).lower() in ("1", "true", "on", "yes")
+    with transaction.atomic():
+        rules, _created = EscalationSettings.objects.select_for_update().get_or_create(
+            patient=patient)
+        for name, value in values.items():
+            setattr(rules, name, value)
+        rules.updated_by = user
+        rules.save()
+        record(actor, "samhand.observation.rules_changed", A.UPDATE, patient_id=patient.pk,
+               object_type="EscalationSettings", object_ids=[patient.pk], basis=grant.basis,
+               basis_id=grant.basis_id)
+    return rules

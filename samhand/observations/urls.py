@@ -14,6 +14,7 @@ urlpatterns: list[URLPattern] = [
     path(P + "new/<slug:form_key>/", views.new_set, name="new"),
     path(P + "trends/", views.trends, name="trends"),
     path(P + "scale/", views.scale_order, name="scale"),
+    path(P + "rules/", views.rules, name="rules"),
     path(P + "isbar/", views.isbar_new, name="isbar_new"),
     path(P + "isbar/<uuid:report_id>/", views.isbar_detail, name="isbar"),
     path(P + "<uuid:set_id>/", views.set_detail, name="set"),

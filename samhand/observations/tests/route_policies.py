@@ -19,6 +19,9 @@ ROUTES = {
     "observations:trends": Policy(PATIENT, queries=({"days": "365"},)),
     "observations:scale": Policy(PATIENT, post_only=True, posts=(
         {"scale": "2", "reason": "Hyperkapnisk respirasjonssvikt"},)),
+    "observations:rules": Policy(PATIENT, posts=(
+        {"news2_threshold": "4", "trend_window": "3", "trend_rise": "3",
+         "alert_on_red_parameter": "on", "alert_on_checklist": "on"},)),
     "observations:isbar_new": Policy(PATIENT, posts=(
         {"identify": "I", "situation": "S", "background": "B", "assessment": "A",
          "recommendation": "R"},)),

@@ -40,7 +40,7 @@ def test_an_impossible_value_answers_422_naming_every_problem(world, token_clien
                     {"form": "vital_signs",
                      "answers": {**VITALS_NORMAL, "spo2": 140, "respiration_rate": -3}})
     assert response.status_code == 422
-    assert set(response.json()["problems"]) == {"spo2", "respiration_rate"}
+    assert set(response.json()["error"]["problems"]) == {"spo2", "respiration_rate"}
     assert not ObservationSet.objects.exists()
 
 

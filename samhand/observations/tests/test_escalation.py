@@ -13,6 +13,7 @@ from samhand.alerts.services import acknowledge
 from samhand.observations import services
 from samhand.observations.escalation import ACK_MINUTES, sweep
 from samhand.observations.models import EscalationSettings
+from samhand.pathways.models import Task
 
 from .conftest import VITALS_HIGH, VITALS_NORMAL
 
@@ -38,8 +39,12 @@ def test_a_high_news2_raises_one_critical_alert_for_home_nursing_due_in_15_minut
     assert alert.episode_key == "observations:news2:high"
     assert alert.due_at == timezone.now() + dt.timedelta(minutes=ACK_MINUTES["emergency"])
     assert watch.rows(code="samhand.alert.raised")
+    [task] = Task.objects.filter(source=f"alert:{alert.pk}")
+    assert (task.owner_organisation, task.owner_role, task.due_at) == (
+        world.hn_a, "home_nursing", alert.due_at)
     record(world, as_user, VITALS_HIGH)  # the same episode: no second alert
     assert Alert.objects.count() == 1
+    assert Task.objects.count() == 1
 
 
 @time_machine.travel(OFFICE, tick=False)
@@ -47,7 +52,7 @@ def test_a_single_red_parameter_raises_a_warning(world, as_user):
     record(world, as_user, {**VITALS_NORMAL, "consciousness": "c"})
     [alert] = Alert.objects.all()
     assert (alert.severity, alert.episode_key) == ("warning", "observations:news2:red")
-    assert "consciousness" in alert.text
+    assert "bevissthet" in alert.text  # in the default language, nb
 
 
 def test_a_normal_set_raises_nothing(world, as_user):
@@ -110,6 +115,8 @@ def test_an_unacknowledged_alert_goes_to_the_gp_then_the_hospital(world, as_user
         call_command("observations-sweep")
     hospital = Alert.objects.get(escalation_level=2)
     assert hospital.organisation == world.pulm
+    assert Task.objects.filter(owner_organisation=world.gp_office, kind="alert").exists()
+    assert Task.objects.filter(owner_organisation=world.pulm, kind="alert").exists()
     assert Alert.objects.count() == 3
 
 

@@ -161,3 +161,27 @@ def test_the_hospital_sees_municipal_observations_only_with_consent(client, worl
                            recorded_by_organisation=world.hn_b)
     assert client.get(f"{base}{obs.pk}/").status_code == 200
     assert "<td class=\"num\">26</td>" in client.get(f"{base}trends/").content.decode()
+
+
+def test_a_doctor_sets_the_rules_and_a_nurse_can_only_read_them(client, world, audit):
+    from samhand.observations.models import EscalationSettings
+
+    world.login(client, world.home_nurse_a)
+    assert client.get(url(world, "rules/")).status_code == 200
+    response = client.post(url(world, "rules/"), {"news2_threshold": "3", "trend_window": "3",
+                                                  "trend_rise": "2"})
+    assert response.status_code == 403 and not EscalationSettings.objects.exists()
+    world.login(client, world.consultant)
+    response = client.post(url(world, "rules/"), {"news2_threshold": "25", "trend_window": "3",
+                                                  "trend_rise": "2"})
+    assert response.status_code == 422
+    watch = audit()
+    response = client.post(url(world, "rules/"), {
+        "news2_threshold": "3", "trend_window": "4", "trend_rise": "2",
+        "vitals_every_hours": "12", "alert_on_red_parameter": "on"})
+    assert response.status_code == 302
+    rules = EscalationSettings.objects.get(patient=world.patient_a)
+    assert (rules.news2_threshold, rules.trend_window, rules.vitals_every_hours) == (3, 4, 12)
+    assert rules.alert_on_red_parameter and not rules.alert_on_checklist
+    assert rules.updated_by == world.consultant
+    assert watch.rows(code="samhand.observation.rules_changed")
