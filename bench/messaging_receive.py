@@ -183,6 +183,7 @@ def main() -> None:
         cursor.execute("DROP TABLE IF EXISTS bench_bare")
         cursor.execute("CREATE TABLE bench_bare (id bigserial primary key, raw bytea, "
                        "content jsonb, received_at timestamptz default now())")
+    load_before = f"{os.getloadavg()[0]:.1f}"
     baseline = run(_insert_worker, messages, args.processes)
     received = run(_receive_worker, messages, args.processes)
     with connection.cursor() as cursor:
@@ -193,7 +194,8 @@ def main() -> None:
     lines = [
         f"# bench/messaging_receive.py — {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
         f"machine: {platform.platform()}, {os.cpu_count()} CPUs; {version.split(',')[0]}; "
-        f"synchronous_commit={sync}",
+        f"synchronous_commit={sync}; load average before/after: {load_before} / "
+        f"{os.getloadavg()[0]:.1f} (other sessions share this machine)",
         f"messages: {args.messages} {args.kind} ({len(messages[0])} bytes each), "
         f"processes: {args.processes}, patients: {args.patients}",
         "",

@@ -205,7 +205,10 @@ def _claim(now: dt.datetime, limit: int) -> list[tuple[OutboundMessage, bytes]]:
 
 
 def _backoff(attempts: int) -> dt.timedelta:
-    base = min(resend_seconds(), 2 ** min(attempts, 16))
+    """Receiver not reached: 2, 4, 8 … seconds, at most SAMHAND_MESSAGE_RETRY_MAX_SECONDS
+    (60), jittered so that a restarted receiver is not hit by every sender at once."""
+    cap = min(resend_seconds(), _setting("SAMHAND_MESSAGE_RETRY_MAX_SECONDS", 60))
+    base = min(cap, 2 ** min(attempts, 16))
     return dt.timedelta(seconds=base * (0.5 + random.random() / 2))  # noqa: S311
 
 
