@@ -20,4 +20,6 @@ urlpatterns: list[URLPattern] = [
     path("patients/<uuid:patient_id>/messages/<uuid:thread_id>/reply/", views.reply,
          name="reply"),
     path("messages/operator/", views.operator_queue, name="operator_queue"),
+    path("messages/operator/<uuid:outbound_id>/resend/", views.operator_resend,
+         name="operator_resend"),
 ]

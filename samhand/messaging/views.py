@@ -250,3 +250,20 @@ def operator_queue(request: HttpRequest) -> HttpResponse:
            object_type="MessageHeader", query="operator queue")
     return render(request, "messaging/operator_queue.html", {"failed": failed,
                                                              "problems": problems})
+
+
+@require_http_methods(["POST"])
+def operator_resend(request: HttpRequest, outbound_id: UUID) -> HttpResponse:
+    """Staff: send a failed message again, as a new message (new ids), audited."""
+    from .outbox import resend_as_new
+
+    user = request.user
+    if not (user.is_authenticated and user.is_staff):
+        raise Http404
+    out = OutboundMessage.objects.filter(pk=outbound_id,
+                                         status=OutboundMessage.Status.FAILED).first()
+    if out is None:
+        raise Http404
+    resend_as_new(out, policy.actor_for(request))
+    messages.success(request, _("The message is queued again as a new message."))
+    return redirect("messaging:operator_queue")

@@ -18,6 +18,12 @@ ROUTES = {
     "messaging:thread": Policy(PATIENT, posts=({},)),
     "messaging:reply": Policy(PATIENT, post_only=True,
                               posts=({"text": "Takk for beskjed.", "phone": "400 00 001"},)),
+    "api:v1:list_threads": Policy(PATIENT, queries=({"status": "failed"},
+                                                     {"since": "2020-01-01T00:00:00Z"})),
+    "api:v1:list_stays": Policy(PATIENT),
+    "messaging:operator_resend": Policy(STAFF, post_only=True,
+                                        why="staff only; 404 for others and for ids that "
+                                            "are not a failed message"),
     "messaging:operator_queue": Policy(STAFF, why="staff only (404 for others); message "
                                        "ids and problems, no patient names"),
 }
