@@ -32,6 +32,14 @@ def my_units(user: Any, kinds: tuple[str, ...] | None = None) -> list[Organisati
     return sorted({o.pk: o for o in orgs}.values(), key=lambda o: o.name)
 
 
+def visible(user: Any, field: str = "patient") -> Exists:
+    """The access layer's care relation as a correlated EXISTS on `field`, for lists of
+    other objects (tasks, alerts): the plan starts from the object's own index and checks
+    each row's patient against the (once computed) visible set, instead of driving from
+    every patient the user's units follow."""
+    return Exists(policy.visible_patients(user).filter(pk=OuterRef(field)))
+
+
 def end_of_today() -> dt.datetime:
     today = timezone.localdate()
     return timezone.make_aware(dt.datetime.combine(today + dt.timedelta(days=1), dt.time()))
@@ -41,20 +49,21 @@ def unit_tasks(user: Any, unit: Organisation, *, window: str = "today") -> Query
     """Open tasks owned by `unit` for patients the user may see: due today or overdue
     ("today"), due within 7 days ("week"), or overdue only ("overdue")."""
     now = timezone.now()
-    qs = Task.objects.filter(owner_organisation=unit, status__in=Task.OPEN_STATUSES,
-                             patient__in=policy.visible_patients(user))
+    qs = Task.objects.filter(visible(user), owner_organisation=unit,
+                             status__in=Task.OPEN_STATUSES)
     if window == "overdue":
         qs = qs.filter(due_at__lt=now)
     elif window == "week":
         qs = qs.filter(due_at__lt=end_of_today() + dt.timedelta(days=6))
     else:
         qs = qs.filter(due_at__lt=end_of_today())
-    return qs.select_related("patient", "pathway").order_by("due_at", "id")
+    # The page's 25 patients and pathways are read by key after the LIMIT: joined before
+    # it, PostgreSQL would join and sort all the unit's due tasks (bench/worklist.py).
+    return qs.prefetch_related("patient", "pathway").order_by("due_at", "id")
 
 
 def unit_alerts(user: Any, unit: Organisation) -> QuerySet[Alert]:
-    return (Alert.objects.open().filter(organisation=unit,
-                                        patient__in=policy.visible_patients(user))
+    return (Alert.objects.open().filter(visible(user), organisation=unit)
             .select_related("patient", "acknowledged_by").order_by("-raised_at"))
 
 
