@@ -133,3 +133,21 @@ def test_one_bad_item_refuses_the_whole_batch_and_names_it(world, as_user):
         services.ingest_batch(actor, items)
     assert list(info.value.problems) == ["[1].spo2"]
     assert not ObservationSet.objects.exists()
+
+
+def test_a_finished_checklist_completes_the_open_14_day_observation_task(world, as_user):
+    from samhand.pathways.models import Task
+
+    task = Task.objects.create(patient=world.patient_a, task_key="structured_observation",
+                               title="Strukturert observasjon", owner_organisation=world.hn_a,
+                               due_at=timezone.now() + dt.timedelta(days=2))
+    actor, grant = as_user(world.home_nurse_a, world.patient_a)
+    answers = {k: "unchanged" for k in ("appetite", "mobility", "breathless_rest",
+                                        "breathless_effort", "cough_sputum", "sleep",
+                                        "confusion", "swelling", "mood_anxiety",
+                                        "weight_change", "relatives_impression")}
+    answers["medication"] = "as_prescribed"
+    services.save_observation(actor, world.patient_a, grant, form_key="change_checklist",
+                              answers=answers, final=True)
+    task.refresh_from_db()
+    assert task.status == "done" and task.completed_by == world.home_nurse_a
