@@ -12,6 +12,7 @@ Reading never stores anything: pages compare the stored code with the current on
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +37,8 @@ from .models import (
 from .rendering import render_pdf
 from .schema import MEASURE_PARTIES, VENTILATION_KINDS
 
-# Languages with both a UI catalogue for the plans and library texts (da: neither yet).
+log = logging.getLogger(__name__)
+# Languages with both UI texts and scenario-library texts (da: the libraries lack it).
 BINDER_LANGUAGES = ("nb", "en")
 
 
@@ -221,8 +223,17 @@ def refresh_binder(patient_id: Any, actor: Actor | None = None) -> Document | No
 
 
 def refresh_binder_on_commit(patient_id: Any, actor: Actor | None = None) -> None:
-    """After the current transaction commits (nothing happens if it rolls back)."""
-    transaction.on_commit(lambda: refresh_binder(patient_id, actor))
+    """After the current transaction commits (nothing happens if it rolls back). The
+    change is saved whatever happens here: a binder that cannot be made now is made by
+    the next change or by hand, and the pages say it is out of date meanwhile."""
+
+    def refresh() -> None:
+        try:
+            refresh_binder(patient_id, actor)
+        except Exception:  # the committed change must not turn into an error page
+            log.exception("binder refresh failed for patient %s", patient_id)
+
+    transaction.on_commit(refresh)
 
 
 # --------------------------------------------------------------------------- discharge summary
