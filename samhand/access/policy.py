@@ -27,12 +27,14 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet, Subquery
+from django.db.models.signals import post_delete, post_save
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from samhand.audit.models import AuditEvent
 from samhand.audit.services import Actor, Entry, queue_for_review, record, record_many
+from samhand.lib.middleware import request_memo
 from samhand.orgs.models import Membership, Organisation
 from samhand.patients.models import (
     AccessBlock,
@@ -76,8 +78,8 @@ def actor_for(request: HttpRequest, client: str = "web") -> Actor:
     user = request.user
     membership = None
     if user.is_authenticated:
-        membership = (Membership.objects.active().filter(user=user)
-                      .select_related("organisation").order_by("valid_from").first())
+        active = _active_memberships(user, timezone.now())
+        membership = active[0] if active else None
     actor = Actor(
         user=user if user.is_authenticated else None,
         role=membership.role if membership else (
@@ -90,18 +92,82 @@ def actor_for(request: HttpRequest, client: str = "web") -> Actor:
     return actor
 
 
-def user_org_ids(user: Any, at: dt.datetime | None = None) -> list[Any]:
+# --------------------------------------------------------------------------- memberships
+
+_MEMO_KEY = "access:memberships"
+
+
+def _all_memberships(user: Any) -> list[Membership]:
+    """Every membership of the user, past and future too, oldest first, with the
+    organisation and two levels of its parents loaded. Read once per request: the
+    actor, the access filter, the block check and the page's unit list all ask."""
+    memo = request_memo()
+    per_user = memo.setdefault(_MEMO_KEY, {}) if memo is not None else None
+    if per_user is not None and user.pk in per_user:
+        return per_user[user.pk]
+    rows = list(Membership.objects.filter(user=user)
+                .select_related("organisation__parent__parent").order_by("valid_from", "pk"))
+    if per_user is not None:
+        per_user[user.pk] = rows
+    return rows
+
+
+def _forget_memberships(**kwargs: Any) -> None:
+    """A membership or an organisation changed during the request: read them again."""
+    memo = request_memo()
+    if memo is not None:
+        memo.pop(_MEMO_KEY, None)
+
+
+post_save.connect(_forget_memberships, sender=Membership,
+                  dispatch_uid="access:forget-memberships-save")
+post_delete.connect(_forget_memberships, sender=Membership,
+                    dispatch_uid="access:forget-memberships-delete")
+post_save.connect(_forget_memberships, sender=Organisation,
+                  dispatch_uid="access:forget-memberships-org-save")
+
+
+def _active_memberships(user: Any, at: dt.datetime) -> list[Membership]:
+    """`Membership.objects.active(at).filter(user=user)`, oldest first, without a query
+    when the request has read the user's memberships already."""
+    return [m for m in _all_memberships(user)
+            if m.valid_from <= at and (m.valid_to is None or m.valid_to > at)
+            and m.organisation.is_active]
+
+
+def active_memberships(user: Any, at: dt.datetime | None = None) -> list[Membership]:
+    """The user's active memberships (organisation loaded), oldest first; [] for an
+    anonymous or deactivated user."""
     if not user.is_authenticated or not user.is_active:
         return []
-    return list(Membership.objects.active(at).filter(user=user)
-                .values_list("organisation_id", flat=True))
+    return _active_memberships(user, at or timezone.now())
 
 
-def _with_ancestors(org_ids: Iterable[Any]) -> list[Any]:
+def user_org_ids(user: Any, at: dt.datetime | None = None) -> list[Any]:
+    return [m.organisation_id for m in active_memberships(user, at)]
+
+
+def _with_ancestors(org_ids: Iterable[Any],
+                    loaded: Iterable[Organisation] = ()) -> list[Any]:
     """The organisations and every organisation above them. A block on a municipality
-    or a hospital covers its units (security.md #7); one query per level."""
+    or a hospital covers its units (security.md #7). Parents already loaded on
+    `loaded` (the memberships' organisations) cost nothing; above them, one query
+    per level."""
     found = set(org_ids)
-    level = set(found)
+    by_id = {org.pk: org for org in loaded}
+    level: set[Any] = set()  # organisations whose parent is not loaded
+    for org_id in found.copy():
+        node: Organisation | None = by_id.get(org_id)
+        if node is None:
+            level.add(org_id)
+            continue
+        while node.parent_id is not None:
+            if not Organisation.parent.is_cached(node):
+                level.add(node.pk)
+                break
+            node = node.parent
+            assert node is not None
+            found.add(node.pk)
     while level:
         level = set(Organisation.objects.filter(pk__in=level, parent__isnull=False)
                     .values_list("parent_id", flat=True)) - found
@@ -141,9 +207,10 @@ def _related_to(org_ids: Iterable[Any], at: dt.datetime) -> _KeyInSubquery:
     return _KeyInSubquery(F("pk"), Subquery(patient_ids))
 
 
-def _blocked(user: Any, org_ids: Iterable[Any]) -> QuerySet[AccessBlock]:
+def _blocked(user: Any, org_ids: Iterable[Any],
+             loaded: Iterable[Organisation] = ()) -> QuerySet[AccessBlock]:
     return AccessBlock.objects.filter(patient=OuterRef("pk"), lifted_at__isnull=True).filter(
-        Q(blocked_user=user) | Q(blocked_organisation_id__in=_with_ancestors(org_ids)))
+        Q(blocked_user=user) | Q(blocked_organisation_id__in=_with_ancestors(org_ids, loaded)))
 
 
 def visible_patients(user: Any, at: dt.datetime | None = None) -> QuerySet[Patient]:
@@ -151,11 +218,12 @@ def visible_patients(user: Any, at: dt.datetime | None = None) -> QuerySet[Patie
     if not user.is_authenticated or not user.is_active:
         return Patient.objects.none()
     at = at or timezone.now()
-    org_ids = user_org_ids(user, at)
+    orgs = [m.organisation for m in active_memberships(user, at)]
+    org_ids = [org.pk for org in orgs]
     if not org_ids:
         return Patient.objects.none()
     return Patient.objects.filter(_related_to(org_ids, at)).exclude(
-        Exists(_blocked(user, org_ids)))
+        Exists(_blocked(user, org_ids, orgs)))
 
 
 def patients_for_organisation(org: Organisation, user: Any,
@@ -163,11 +231,12 @@ def patients_for_organisation(org: Organisation, user: Any,
     """One unit's worklist: patients on whose active care team `org` sits. The user must
     be an active member of `org`; otherwise the list is empty."""
     at = at or timezone.now()
-    org_ids = user_org_ids(user, at)
+    orgs = [m.organisation for m in active_memberships(user, at)]
+    org_ids = [o.pk for o in orgs]
     if org.pk not in org_ids:
         return Patient.objects.none()
     return Patient.objects.filter(_related_to([org.pk], at)).exclude(
-        Exists(_blocked(user, org_ids)))
+        Exists(_blocked(user, org_ids, orgs)))
 
 
 def active_emergency_grant(user: Any, patient: Patient,
@@ -179,8 +248,8 @@ def active_emergency_grant(user: Any, patient: Patient,
             .select_related("organisation").order_by("-expires_at").first())
 
 
-def _care_relation(user: Any, patient: Patient, at: dt.datetime,
-                   org_ids: list[Any]) -> tuple[CareTeamMember | None, bool]:
+def _care_relation(user: Any, patient: Patient, at: dt.datetime, org_ids: list[Any],
+                   loaded: Iterable[Organisation] = ()) -> tuple[CareTeamMember | None, bool]:
     """The user's active care relation to the patient, and whether it is blocked."""
     if not org_ids:
         return None, False
@@ -190,7 +259,8 @@ def _care_relation(user: Any, patient: Patient, at: dt.datetime,
     if relation is None:
         return None, False
     blocked = AccessBlock.objects.filter(patient=patient, lifted_at__isnull=True).filter(
-        Q(blocked_user=user) | Q(blocked_organisation_id__in=_with_ancestors(org_ids))).exists()
+        Q(blocked_user=user) | Q(blocked_organisation_id__in=_with_ancestors(org_ids, loaded))
+    ).exists()
     return relation, blocked
 
 
@@ -199,8 +269,9 @@ def grant_for(user: Any, patient: Patient, at: dt.datetime | None = None) -> Gra
     if not user.is_authenticated or not user.is_active:
         return None
     at = at or timezone.now()
-    org_ids = user_org_ids(user, at)
-    relation, blocked = _care_relation(user, patient, at, org_ids)
+    orgs = [m.organisation for m in active_memberships(user, at)]
+    org_ids = [org.pk for org in orgs]
+    relation, blocked = _care_relation(user, patient, at, org_ids, orgs)
     if relation is not None and not blocked:
         return Grant(AuditEvent.Basis.CARE_RELATION, str(relation.pk), relation.organisation)
     emergency = active_emergency_grant(user, patient, at)
@@ -303,8 +374,7 @@ def audit_list(request: HttpRequest, code: str, patients: Iterable[Patient], *,
 # --------------------------------------------------------------------------- sectors
 
 def sector_of_user(user: Any) -> set[str]:
-    orgs = Organisation.objects.filter(pk__in=user_org_ids(user))
-    return {org.sector for org in orgs}
+    return {m.organisation.sector for m in active_memberships(user)}
 
 
 def may_see_health_info(user: Any, patient: Patient, source: Organisation,

@@ -1,5 +1,6 @@
-"""Request-wide plumbing: correlation ids for logs and error pages, and the
-security headers that Django's own settings do not cover."""
+"""Request-wide plumbing: correlation ids for logs and error pages, a per-request
+memo for look-ups that cannot change during a request, and the security headers that
+Django's own settings do not cover."""
 
 from __future__ import annotations
 
@@ -7,12 +8,26 @@ import contextvars
 import logging
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
 correlation_id_var: contextvars.ContextVar[str] = contextvars.ContextVar(
     "correlation_id", default="-"
 )
+
+# A dict that lives for one request (None outside a request: workers, commands, tests
+# calling services directly). For look-ups asked several times per request, such as
+# the user's memberships (samhand.access.policy); whoever stores something here also
+# clears it when the underlying rows change.
+request_memo_var: contextvars.ContextVar[dict[Any, Any] | None] = contextvars.ContextVar(
+    "request_memo", default=None
+)
+
+
+def request_memo() -> dict[Any, Any] | None:
+    """The current request's memo, or None outside a request."""
+    return request_memo_var.get()
 
 
 class CorrelationIdFilter(logging.Filter):
@@ -22,7 +37,8 @@ class CorrelationIdFilter(logging.Filter):
 
 
 class CorrelationIdMiddleware:
-    """Give every request an id that appears in logs, audit rows and error pages."""
+    """Give every request an id that appears in logs, audit rows and error pages, and
+    an empty request memo (`request_memo()`)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -31,9 +47,11 @@ class CorrelationIdMiddleware:
         cid = uuid.uuid4().hex
         request.correlation_id = cid  # type: ignore[attr-defined]
         token = correlation_id_var.set(cid)
+        memo_token = request_memo_var.set({})
         try:
             response = self.get_response(request)
         finally:
+            request_memo_var.reset(memo_token)
             correlation_id_var.reset(token)
         response["X-Correlation-ID"] = cid
         return response

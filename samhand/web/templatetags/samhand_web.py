@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy
 
 from samhand.access import policy
-from samhand.orgs.models import Membership, Organisation
+from samhand.orgs.models import Organisation
 
 register = template.Library()
 
@@ -36,8 +36,7 @@ def who_is(request: HttpRequest) -> Who:
     user = request.user
     who = Who()
     if user.is_authenticated:
-        memberships = list(Membership.objects.active().filter(user=user)
-                           .select_related("organisation").order_by("valid_from"))
+        memberships = policy.active_memberships(user)  # read once per request
         who.name = user.get_full_name() or user.get_username()
         seen: set[Any] = set()
         for membership in memberships:
