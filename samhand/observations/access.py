@@ -35,4 +35,11 @@ def visible_sets_q(patient: Patient, grant: Grant, prefix: str = "") -> Q:
     if Consent.objects.active_for(patient, Consent.Scope.SHARE_HEALTH_INFO):
         return Q()
     viewer = grant.organisation.sector if grant.organisation else Sector.PRIMARY
+    from .models import ObservationSet
+
+    # Most patients have only sets from one sector; then no filter (and no join) is
+    # needed. One small query over the patient's sets decides.
+    if not ObservationSet.objects.filter(patient=patient, organisation__isnull=False).exclude(
+            sector_q(viewer)).exists():
+        return Q()
     return sector_q(viewer, prefix) | Q(**{f"{prefix}organisation__isnull": True})
