@@ -92,6 +92,13 @@ def test_an_unacknowledged_alert_reaches_the_gp(
     expect(page.locator(".alert-row")).to_contain_text(world.patient_a.family_name)
     expect(page.locator(".alert-row")).to_contain_text(world.hn_a.name)
     check_axe(page)
+    login_as(world.consultant)  # the responsible doctor tightens the rules
+    page.goto(f"/patients/{world.patient_a.pk}/observations/rules/")
+    check_axe(page)
+    page.fill("#news2_threshold", "4")
+    page.click("main form button[type=submit]")
+    expect(page.locator("#news2_threshold")).to_have_value("4")
+    check_axe(page)
     assert console_errors == []
 
 
