@@ -97,10 +97,10 @@ def visible_q(user: Any, field: str = "patient") -> Q:
 
 
 def proposed_unit_tasks(user: Any, unit: Any, *, window: str = "today") -> Any:
-    """worklists.unit_tasks with visible_q instead of patient__in=visible_patients, and
-    the page's patients and pathways fetched by key after the LIMIT (prefetch_related)
-    instead of joined before it (select_related): joined, PostgreSQL joins and sorts all
-    the unit's due tasks (20-30 ms); alone, the task list is an index range scan
+    """worklists.unit_tasks with the access check as visible_q (correlated on the care
+    team itself), and the page's patients and pathways fetched by key after the LIMIT
+    (prefetch_related): joined before it (select_related), PostgreSQL joins and sorts
+    all the unit's due tasks (20-30 ms); alone, the task list is an index range scan
     (about 2 ms), and two look-ups by primary key add 25 rows each."""
     now = timezone.now()
     qs = Task.objects.filter(visible_q(user), owner_organisation=unit,
