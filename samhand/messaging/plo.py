@@ -191,9 +191,8 @@ def admission_report_text(patient: Patient) -> str:
         elif member.related_person is not None:
             phone = member.related_person.phone
         lines.append(f"- {member.get_role_display()}: {who}" + (f" ({phone})" if phone else ""))
-    for module, title in (("samhand.plans.services", _("Plans:")),
-                          ("samhand.equipment.services", _("Equipment:"))):
-        summary = effects._service(module, "summary_for_message")
+    for app, title in (("plans", _("Plans:")), ("equipment", _("Equipment:"))):
+        summary = effects._service(f"samhand.{app}.services", "summary_for_message")
         if summary is not None:
             lines += ["", title, str(summary(patient))]
     lines += ["", _("Function and practical information: (fill in)")]
