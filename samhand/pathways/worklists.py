@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from samhand.access import policy
@@ -32,12 +32,9 @@ def my_units(user: Any, kinds: tuple[str, ...] | None = None) -> list[Organisati
     return sorted({o.pk: o for o in orgs}.values(), key=lambda o: o.name)
 
 
-def visible(user: Any, field: str = "patient") -> Exists:
-    """The access layer's care relation as a correlated EXISTS on `field`, for lists of
-    other objects (tasks, alerts): the plan starts from the object's own index and checks
-    each row's patient against the (once computed) visible set, instead of driving from
-    every patient the user's units follow."""
-    return Exists(policy.visible_patients(user).filter(pk=OuterRef(field)))
+def visible(user: Any, field: str = "patient") -> Q:
+    """The access layer's care relation as a condition on the object's patient."""
+    return policy.visible_q(user, field)
 
 
 def end_of_today() -> dt.datetime:

@@ -128,8 +128,13 @@ def _routes() -> Iterator[tuple[str, str]]:
 
 
 def test_every_route_has_a_declared_policy():
+    """Foundation routes are declared here; the routes of later apps in their own
+    samhand/<app>/tests/route_policies.py, which the central route walk merges (and
+    walks for every persona)."""
+    from samhand.tests_security.test_route_walk import ROUTES as CENTRAL
+
     undeclared = sorted(f"{route} ({name})" for route, name in _routes()
-                        if name not in POLICIES)
+                        if name not in POLICIES and name not in CENTRAL)
 
     assert not undeclared, "routes without a policy in ROUTES: " + ", ".join(undeclared)
 
