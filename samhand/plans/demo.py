@@ -88,7 +88,7 @@ def _try(step: Any) -> Any:
         return None
 
 
-def _plans(summary: Any, patient: Patient) -> None:
+def _plans(summary: Any, patient: Patient, *, with_binder: bool = False) -> None:
     users = summary.users
     nurse = _as(users["ltmv_nurse"], patient) or _as(users["consultant"], patient)
     if patient.group in TREATMENT and nurse is not None:
@@ -135,7 +135,9 @@ def _plans(summary: Any, patient: Patient) -> None:
                 _try(lambda: services.revise_individual_plan(
                     as_coordinator[0], patient, as_coordinator[1], content=content,
                     note="Mål og tiltak fra samarbeidsmøtet"))
-    if nurse is not None:
+    # One rendered binder is enough to show; each takes seconds of WeasyPrint, and the
+    # others are made on the binder page the first time someone asks.
+    if nurse is not None and with_binder:
         _try(lambda: binder.generate_binder(nurse[0], patient, reason="Demo"))
 
 
@@ -185,9 +187,10 @@ def load(summary: Any) -> None:
     patients: dict[str, Patient] = summary.patients
     ltmv = [p for p in patients.values() if p.group == Patient.Group.LTMV]
     for index, patient in enumerate(sorted(ltmv, key=lambda p: p.family_name)):
-        if index == 0 or patient.pk == patients.get("torbjorn.haugland", patient).pk:
+        first = patient.pk == patients.get("torbjorn.haugland", ltmv[0]).pk
+        if index == 0 or first:
             _meeting(summary, patient)
-        _plans(summary, patient)
+        _plans(summary, patient, with_binder=first)
     others = [p for p in patients.values()
               if p.group in (Patient.Group.HOME_NIV, Patient.Group.PALLIATIVE)]
     for patient in sorted(others, key=lambda p: p.family_name)[:6]:
