@@ -142,7 +142,6 @@ def previous_totals(patient_ids: Iterable[Any], *, before: dict[Any, dt.datetime
     ids = list(patient_ids)
     if not ids:
         return {}
-    earliest = min(before.values())
     qs = (ObservationSet.objects
           .filter(patient_id__in=ids, status=ObservationSet.Status.FINAL,
                   news2_total__isnull=False, taken_at__lt=max(before.values()))
@@ -152,8 +151,7 @@ def previous_totals(patient_ids: Iterable[Any], *, before: dict[Any, dt.datetime
           .values_list("patient_id", "news2_total", "taken_at"))
     out: dict[Any, list[int]] = {pid: [] for pid in ids}
     for pid, total, taken in qs.order_by("patient_id", "-taken_at"):
-        if taken < before[pid] and len(out[pid]) < limit and taken >= earliest - \
-                dt.timedelta(days=3650):
+        if taken < before[pid] and len(out[pid]) < limit:
             out[pid].append(int(total or 0))
     return out
 
