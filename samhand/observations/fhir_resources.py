@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Q
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 
 from samhand.access import policy
 from samhand.fhir import mapping
@@ -35,7 +35,7 @@ from samhand.fhir.search import Search, patient_reference, token, uuids
 from samhand.patients.models import Patient
 
 from .access import sector_q, visible_sets_q
-from .definitions import get_form
+from .definitions import get_form, library
 from .models import ObservationSet, VitalSign
 
 Row = dict[str, Any]
@@ -372,4 +372,70 @@ class FlagType(ResourceType):
         return total, [flag(a) for a in rows]
 
 
-RESOURCE_TYPES = [ObservationType(), QuestionnaireResponseType(), FlagType()]
+# --------------------------------------------------------------------------- Questionnaire
+
+QUESTION_TYPES = {"integer": "integer", "scale": "integer", "decimal": "decimal",
+                  "boolean": "boolean", "choice": "choice", "change": "choice",
+                  "multi_choice": "choice", "text": "text"}
+
+
+def questionnaire_id(form: Any) -> str:
+    """FHIR ids allow no underscore: vital_signs v1 → vital-signs.1."""
+    return f"{form.key.replace('_', '-')}.{form.version}"
+
+
+def questionnaire(form: Any) -> Row:
+    def item(question: Any) -> Row:
+        out: Row = {"linkId": question.key, "text": question.label.get("nb"),
+                    "type": QUESTION_TYPES[question.type], "required": question.required,
+                    "_text": {"extension": [{
+                        "url": "http://hl7.org/fhir/StructureDefinition/translation",
+                        "extension": [{"url": "lang", "valueCode": lang},
+                                      {"url": "content", "valueString": text}]}
+                        for lang, text in question.label.values.items() if lang != "nb"]}}
+        if question.type == "multi_choice":
+            out["repeats"] = True
+        if question.choices:
+            out["answerOption"] = [{"valueCoding": {
+                "system": f"{QUESTIONNAIRE}/{question.key}", "code": c.value,
+                "display": c.label.get("nb")}} for c in question.choices]
+        return out
+
+    return {
+        "resourceType": "Questionnaire", "id": questionnaire_id(form),
+        "url": f"{QUESTIONNAIRE}/{form.key}", "version": str(form.version),
+        "name": form.key, "title": form.title.get("nb"), "status": "active",
+        "language": "nb", "subjectType": ["Patient"],
+        "item": [{"linkId": section.key, "text": section.title.get("nb"), "type": "group",
+                  "item": [item(q) for q in section.questions]} for section in form.sections],
+    }
+
+
+class QuestionnaireType(ResourceType):
+    """The observation forms (definitions, not patient data)."""
+
+    name = "Questionnaire"
+    search_params = dict([
+        _id_param(),
+        _param("name", "string", "The form key, e.g. vital_signs."),
+    ])
+
+    def read(self, request: HttpRequest, resource_id: str) -> Row:
+        for form in library().values():
+            if questionnaire_id(form) == resource_id:
+                return questionnaire(form)
+        raise Http404
+
+    def search(self, request: HttpRequest, search: Search) -> tuple[int, list[Row]]:
+        forms = sorted(library().values(), key=lambda f: (f.key, f.version))
+        for _modifier, value in search.values("_id"):
+            wanted = {v.strip() for v in value.split(",")}
+            forms = [f for f in forms if questionnaire_id(f) in wanted]
+        for _modifier, value in search.values("name"):
+            forms = [f for f in forms if f.key.startswith(value.strip().lower())]
+        page = forms[search.offset:search.offset + search.count]
+        return len(forms), [questionnaire(f) for f in page]
+
+
+RESOURCE_TYPES = [ObservationType(), QuestionnaireResponseType(), FlagType(),
+                  QuestionnaireType()]

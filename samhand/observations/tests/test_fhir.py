@@ -66,3 +66,15 @@ def test_an_alert_reads_as_a_flag(world, token_client, recorded):
     bundle = token_client(world.home_nurse_a).get(
         f"/fhir/Flag?patient=Patient/{world.patient_a.pk}").json()
     assert bundle["total"] == 1
+
+
+def test_the_forms_read_as_questionnaires(world, token_client):
+    from fhir.resources.R4B.questionnaire import Questionnaire
+
+    client = token_client(world.home_nurse_b)
+    body = client.get("/fhir/Questionnaire/vital-signs.1").json()
+    Questionnaire.model_validate(body)
+    assert body["url"].endswith("/vital_signs") and body["version"] == "1"
+    bundle = client.get("/fhir/Questionnaire?name=esas").json()
+    assert bundle["total"] == 1
+    assert client.get("/fhir/Questionnaire/nope.1").status_code == 404
