@@ -135,6 +135,11 @@ ROUTES: dict[str, Policy] = {
                                          "resource_id": "{user:home_nurse_b}"}),
         ("Encounter", Policy(NOT_FOUND), {"resource_type": "Encounter",
                                           "resource_id": "{target}"}),
+        ("PlanDefinition", Policy(STAFF), {"resource_type": "PlanDefinition",
+                                           "resource_id": "ltmv-invasive-1"}),
+        ("CarePlan", Policy(PATIENT), {"resource_type": "CarePlan",
+                                       "resource_id": "{obj:pathway_id}"}),
+        ("Task", Policy(PATIENT), {"resource_type": "Task", "resource_id": "{obj:task_id}"}),
     )),
     "fhir:type": Policy(STAFF, variants=(*(
         (name, Policy(STAFF, queries=queries, lists_patients=name == "Patient"),
@@ -153,7 +158,16 @@ ROUTES: dict[str, Policy] = {
             ("Practitioner", ({"name": "Berg"},)),
             *((name, ({"patient": "Patient/{pid:patient_a}"},
                       {"patient": "Patient/{pid:patient_b}"}))
-              for name in ("Observation", "QuestionnaireResponse", "Flag")),
+              for name in ("Observation", "QuestionnaireResponse", "Flag",
+                           "DocumentReference")),
+            ("PlanDefinition", ({"name": "ltmv_invasive"},)),
+            ("CarePlan", ({"patient": "Patient/{pid:patient_a}"},
+                          {"patient": "Patient/{pid:patient_b}"}, {"status": "active"})),
+            ("Task", ({"patient": "Patient/{pid:patient_a}"},
+                      {"patient": "Patient/{pid:patient_b}"},
+                      {"owner": "Organization/{org:hn_a}"},
+                      {"owner": "Organization/{org:hn_b}"}, {"status": "ready"},
+                      {"period": "ge2020-01-01"})),
         ]), ("Encounter", Policy(NOT_FOUND), {"resource_type": "Encounter"}))),
     "fhir:search": Policy(STAFF, post_only=True, variants=tuple(
         (name, Policy(STAFF, post_only=True, posts=posts), {"resource_type": name})
@@ -166,6 +180,11 @@ ROUTES: dict[str, Policy] = {
                          {"patient": "Patient/{pid:patient_a}"})),
             ("AuditEvent", ({"patient": "Patient/{pid:patient_b}"},
                             {"patient": "Patient/{pid:patient_a}"})),
+            ("CarePlan", ({"patient": "Patient/{pid:patient_b}"},
+                          {"patient": "Patient/{pid:patient_a}"})),
+            ("Task", ({"patient": "Patient/{pid:patient_b}"},
+                      {"patient": "Patient/{pid:patient_a}"},
+                      {"owner": "Organization/{org:hn_a}"})),
         ])),
     "fhir:unknown": Policy(NOT_FOUND, why="OperationOutcome 404 for unknown FHIR addresses"),
     # Django admin: one declaration for the namespace, because admin_view() guards
@@ -382,6 +401,9 @@ class Walk:
                 return str(self.audits[target])
             return self.target_id(target)
 
+        text = re.sub(r"\{obj:(\w+)\}", lambda m: self.random_id if target == "random"
+                      else str(self.objects[m.group(1)]["patient_b" if target == "none"
+                                                         else target]), text)
         text = re.sub(r"\{(target|consent|audit)\}", targeted, text)
         return re.sub(r"\{(nid|pid|org|user):(\w+)\}", one, text)
 
@@ -533,7 +555,8 @@ def test_every_path_built_by_the_walk_resolves_to_its_route(walk):
 
 def _targets(route: Route) -> tuple[str, ...]:
     if any(a.split("=")[0] in ("patient_id", "grant_id") for a in route.args) or any(
-            re.search(r"\{(target|consent|audit)\}", v) for v in route.fixed.values()):
+            re.search(r"\{(target|consent|audit|obj:\w+)\}", v)
+            for v in route.fixed.values()):
         return TARGETS
     return ("none",)
 
