@@ -25,8 +25,11 @@ LOGIN = "/accounts/login/"
 OTP = "/accounts/login/code/"
 ENROL = "/accounts/login/set-up/"
 
-# A fixed instant in the middle of a 30-second TOTP step.
-NOON = dt.datetime(2026, 11, 25, 11, 0, 10, tzinfo=dt.UTC)
+# An instant in the middle of a 30-second TOTP step, near the real time: after a
+# `travel` block the test client's session is checked at the real time, and its
+# idle and absolute limits must not have run out in between.
+_NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+NOON = _NOW - dt.timedelta(seconds=_NOW.second % 30) + dt.timedelta(seconds=10)
 
 
 def english() -> Client:
