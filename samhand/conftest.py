@@ -190,3 +190,16 @@ class AuditWatch:
 def audit(db: Any) -> type[AuditWatch]:
     """`watch = audit()` before a request; `watch.rows(code=...)` after it."""
     return AuditWatch
+
+
+@pytest.fixture(autouse=True)
+def default_language() -> Any:
+    """Every test starts in the default UI language (nb). A request through the test
+    client activates the request's language in this thread and leaves it active, which
+    would otherwise leak into the next test."""
+    from django.conf import settings as django_settings
+    from django.utils import translation
+
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()

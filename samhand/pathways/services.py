@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from samhand.access.policy import Grant
 from samhand.alerts.services import raise_alert
@@ -51,6 +52,50 @@ EVENT_COMPLETES: dict[str, tuple[str, ...]] = {
     "application_sent": ("application_written",),
     "municipal_decision": ("municipal_decision_made",),
 }
+
+
+# validate_event_order (pure, English) says what is wrong; these are its sentences as
+# translatable msgids. The ones that name events are matched and rebuilt with the
+# translated event names.
+_FIXED_ORDER_MESSAGES = {
+    "The pathway has ended; no events can be added":
+        gettext_lazy("The pathway has ended; no events can be added"),
+    "Ended before the last event of the pathway":
+        gettext_lazy("Ended before the last event of the pathway"),
+    "Discharged before admitted": gettext_lazy("Discharged before admitted"),
+    "Discharged, but the patient is not admitted":
+        gettext_lazy("Discharged, but the patient is not admitted"),
+    "Admitted, but the patient is already admitted":
+        gettext_lazy("Admitted, but the patient is already admitted"),
+    "Readmitted, but the patient is already admitted":
+        gettext_lazy("Readmitted, but the patient is already admitted"),
+    "The patient is already marked vulnerable":
+        gettext_lazy("The patient is already marked vulnerable"),
+    "The patient is not marked vulnerable": gettext_lazy("The patient is not marked vulnerable"),
+}
+
+
+def order_message(problem: str) -> str:
+    """validate_event_order's English sentence in the user's language."""
+    from .schedule import _NAMES
+
+    if problem in _FIXED_ORDER_MESSAGES:
+        return str(_FIXED_ORDER_MESSAGES[problem])
+    label = {v: str(EVENT_LABELS[k]) for k, v in _NAMES.items()}
+    lower = {v.lower(): str(EVENT_LABELS[k]) for k, v in _NAMES.items()}
+    for suffix, template in (
+            (" before the previous admission or discharge",
+             _("%(event)s before the previous admission or discharge")),
+            (" dated before an earlier step of the pathway",
+             _("%(event)s dated before an earlier step of the pathway"))):
+        if problem.endswith(suffix) and problem[:-len(suffix)] in label:
+            return template % {"event": label[problem[:-len(suffix)]]}
+    for middle, template in ((" dated before ", _("%(event)s dated before %(earlier)s")),
+                             (" before ", _("%(event)s before %(earlier)s"))):
+        first, sep, rest = problem.partition(middle)
+        if sep and first in label and rest in lower:
+            return template % {"event": label[first], "earlier": lower[rest].lower()}
+    return problem
 
 
 def require_write(grant: Grant | None) -> None:
@@ -203,7 +248,7 @@ def record_event(pathway: Pathway, kind: str, *, actor: Actor, grant: Grant | No
     problem = validate_event_order(_facts(pathway), kind, occurred)
     if problem:
         raise DomainError(_("The event is out of order: %(problem)s.") % {
-            "problem": _(problem)}, code="out_of_order", field="kind")
+            "problem": order_message(problem)}, code="out_of_order", field="kind")
     update: list[str] = []
     if kind == "municipal_decision":
         ready = _parse_date(data.get("discharge_ready_from"), "discharge_ready_from")
