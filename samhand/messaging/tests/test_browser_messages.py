@@ -45,7 +45,7 @@ def test_a_home_nurse_sees_the_admission_alert_for_her_patient(
     login_as(world.home_nurse_a)
     page.goto("/observations/alerts/")
     expect(page.get_by_text("Aasen").first).to_be_visible()
-    expect(page.get_by_text("Admitted to", exact=False).first).to_be_visible()
+    expect(page.get_by_text("Innlagt på", exact=False).first).to_be_visible()
     check_axe(page)
     page.goto(f"/patients/{world.patient_a.pk}/messages/")
     expect(page.locator("#stays-title")).to_be_visible()
