@@ -203,7 +203,10 @@ def record_event(request: HttpRequest, patient_id: UUID, pathway_id: UUID) -> Ht
                              at=d.get("at"), data=data, note=d.get("note", ""),
                              override_reason=d.get("override_reason", ""))
         except DomainError as exc:
-            show_domain_error(form, exc)
+            if exc.code == "gate_unmet":  # long: above the form, not in the narrow field
+                form.add_error(None, exc.message)
+            else:
+                show_domain_error(form, exc)
         else:
             messages.success(request, _("Recorded: %(event)s.") % {
                 "event": EVENT_LABELS[d["kind"]]})

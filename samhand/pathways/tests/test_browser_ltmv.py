@@ -97,7 +97,8 @@ def test_an_elective_ltmv_patient_from_referral_to_phase_3(
 
     # A blocked discharge: the gate says what is missing and who owns it.
     _record(page, "discharged", when=_local(2))
-    expect(page.locator(".field__error, .message--error").first).to_be_visible()
+    expect(page.locator("form[action$='/events/'] .notice--danger")).to_contain_text(
+        "Medisinsk og respiratorisk stabil")
     stable = page.locator("#criterion-medically_stable")
     expect(stable).to_have_class(re.compile("gate__item--unmet"))
     expect(page.locator("#criterion-team_trained")).to_have_class(re.compile("gate__item--met"))
