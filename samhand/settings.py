@@ -285,6 +285,20 @@ OTP_TOTP_ISSUER = "samhand"
 # API budget per user per minute (429 beyond).
 SAMHAND_API_RATE_PER_MINUTE = env_int("SAMHAND_API_RATE_PER_MINUTE", 600)
 
+# Messaging (samhand.messaging, MedCom reliable messaging): resend an unacknowledged
+# message after 30 minutes, at most twice, then alert; give up after a day.
+SAMHAND_MESSAGE_RESEND_SECONDS = env_int("SAMHAND_MESSAGE_RESEND_SECONDS", 30 * 60)
+SAMHAND_MESSAGE_MAX_RESENDS = env_int("SAMHAND_MESSAGE_MAX_RESENDS", 2)
+SAMHAND_MESSAGE_GIVE_UP_SECONDS = env_int("SAMHAND_MESSAGE_GIVE_UP_SECONDS", 24 * 3600)
+SAMHAND_MESSAGE_RETRY_MAX_SECONDS = env_int("SAMHAND_MESSAGE_RETRY_MAX_SECONDS", 60)
+SAMHAND_MESSAGE_HTTP_TIMEOUT = env_int("SAMHAND_MESSAGE_HTTP_TIMEOUT", 30)
+SAMHAND_MESSAGE_MAX_BYTES = env_int("SAMHAND_MESSAGE_MAX_BYTES", 25 * 1024 * 1024)
+SAMHAND_MESSAGE_MAX_ATTACHMENT_BYTES = env_int("SAMHAND_MESSAGE_MAX_ATTACHMENT_BYTES",
+                                               10 * 1024 * 1024)
+# An admission notice not acknowledged within this time alerts the sending unit.
+SAMHAND_MESSAGE_ADMISSION_ACK_ALERT_SECONDS = env_int(
+    "SAMHAND_MESSAGE_ADMISSION_ACK_ALERT_SECONDS", 15 * 60)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -43,7 +43,12 @@ class Instance:
         self.env = {**os.environ, "SAMHAND_VAR_DIR": str(self.var),
                     "DATABASE_URL": f"sqlite:///{self.var / 'db.sqlite3'}",
                     "DJANGO_SETTINGS_MODULE": "samhand.settings",
-                    "SAMHAND_MESSAGE_HTTP_TIMEOUT": "10", "PYTHONUNBUFFERED": "1"}
+                    "SAMHAND_MESSAGE_HTTP_TIMEOUT": "10",
+                    # A kill can swallow the answer to a delivered message: it is then
+                    # resent (same MessageHeader.id) after this, not after 30 minutes,
+                    # and the receiver answers the duplicate with the first receipt.
+                    "SAMHAND_MESSAGE_RESEND_SECONDS": "5",
+                    "PYTHONUNBUFFERED": "1"}
         self.server: subprocess.Popen[bytes] | None = None
         self.worker: subprocess.Popen[bytes] | None = None
 
