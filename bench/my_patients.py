@@ -46,7 +46,6 @@ import django  # noqa: E402
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
-from django.core.paginator import Paginator  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.backends.signals import connection_created  # noqa: E402
 from django.db.models import Q  # noqa: E402
@@ -62,6 +61,7 @@ from samhand.demo.synthetic import generate_patients  # noqa: E402
 from samhand.lib.middleware import request_memo_var  # noqa: E402
 from samhand.orgs.models import Membership  # noqa: E402
 from samhand.patients.models import CareTeamMember, Patient  # noqa: E402
+from samhand.web.views.patients import page_of, requested_page  # noqa: E402
 
 PAGE_SIZE = 25
 ORDER = ("family_name", "given_name", "id")  # the worklist's order (web/views/patients.py)
@@ -257,8 +257,9 @@ def measure(args: argparse.Namespace, user: User, lines: list[str], explains: li
     factory = RequestFactory()
 
     def access_layer(params: dict[str, str]) -> None:
-        """The page's data work without HTTP and template (as the view does it: count,
-        the page's keys, those patients, their audit rows; memberships read once)."""
+        """The page's data work without HTTP and template (as the view does it: the
+        page's keys with the list's length, those patients with their care teams, their
+        audit rows; memberships read once)."""
         request = factory.get(url, params)
         request.user = user
         request.session = client.session
@@ -270,14 +271,7 @@ def measure(args: argparse.Namespace, user: User, lines: list[str], explains: li
                 qs = qs.filter(Q(family_name__istartswith=word)
                                | Q(given_name__istartswith=word))
             qs = qs.order_by(*ORDER)
-            paginator = Paginator(qs, PAGE_SIZE)
-            page = paginator.get_page(params.get("page"))
-            patients: list[Patient] = []
-            if paginator.count:
-                bottom = (page.number - 1) * PAGE_SIZE
-                keys = qs.values("pk")[bottom:bottom + PAGE_SIZE]
-                patients = list(Patient.objects.filter(pk__in=keys)
-                                .select_related("municipality").order_by(*ORDER))
+            _page, patients = page_of(qs, requested_page(params.get("page")))
             policy.audit_list(request, "samhand.patient.list", patients, query=query)
         finally:
             request_memo_var.reset(token)
@@ -300,7 +294,8 @@ def measure(args: argparse.Namespace, user: User, lines: list[str], explains: li
         with CaptureQueriesContext(connection) as captured:
             access_layer(params)
         access_queries = len(captured.captured_queries)
-        # The list query and its COUNT, as the page sent them.
+        # The list query and its COUNT, as the page sent them (one query since the page
+        # takes the count from a window over the list: then that one is the baseline).
         sqls = [q["sql"] for q in page_queries
                 if '"patients_patient"' in q["sql"] and q["sql"].lstrip().startswith("SELECT")
                 and "careteammember" in q["sql"].lower()]

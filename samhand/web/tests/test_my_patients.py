@@ -111,6 +111,41 @@ def test_pagination_shows_25_a_page_and_the_total(world: Any) -> None:
     assert AuditEvent.objects.filter(code="samhand.patient.list").count() == 31
 
 
+@pytest.mark.parametrize("asked", ["3", "999", "99999999999999999999999"])
+def test_a_page_past_the_end_shows_the_last_page_with_the_true_total(
+        world: Any, asked: str) -> None:
+    add_patients(world, 30, world.hn_a)
+
+    response = as_user(world, world.home_nurse_a).get(f"/?page={asked}")
+
+    assert response.status_code == 200
+    assert response.context["page"].number == 2
+    assert response.context["total"] == 31
+    assert len(response.context["rows"]) == 6
+    assert "Page 2 of 2" in text(response)
+
+
+@pytest.mark.parametrize("asked", ["0", "-4", "two", ""])
+def test_a_page_number_that_is_not_a_page_shows_the_first(world: Any, asked: str) -> None:
+    add_patients(world, 30, world.hn_a)
+
+    response = as_user(world, world.home_nurse_a).get(f"/?page={asked}")
+
+    assert response.context["page"].number == 1
+    assert response.context["total"] == 31
+    assert len(response.context["rows"]) == 25
+
+
+def test_a_search_without_hits_shows_an_empty_list_and_audits_nothing(world: Any) -> None:
+    response = as_user(world, world.home_nurse_a).get("/?q=Zzyzx&page=4")
+
+    assert response.status_code == 200
+    assert response.context["total"] == 0
+    assert response.context["rows"] == []
+    assert response.context["page"].number == 1
+    assert all(r.patient_id is None for r in audit_rows(code="samhand.patient.list"))
+
+
 def test_a_page_costs_the_same_number_of_queries_whatever_the_number_of_patients(
         world: Any) -> None:
     add_patients(world, 30, world.hn_a)
