@@ -133,15 +133,19 @@ ROUTES: dict[str, Policy] = {
                                          "resource_id": "{org:hn_b}"}),
         ("Practitioner", Policy(STAFF), {"resource_type": "Practitioner",
                                          "resource_id": "{user:home_nurse_b}"}),
-        ("Encounter", Policy(NOT_FOUND), {"resource_type": "Encounter",
-                                          "resource_id": "{target}"}),
+        ("Encounter", Policy(PATIENT), {"resource_type": "Encounter",
+                                        "resource_id": "{obj:stay_id}"}),
+        ("MessageHeader", Policy(PATIENT), {"resource_type": "MessageHeader",
+                                            "resource_id": "{obj:outbound_id}"}),
+        ("Communication", Policy(PATIENT), {"resource_type": "Communication",
+                                            "resource_id": "{obj:care_message_id}"}),
         ("PlanDefinition", Policy(STAFF), {"resource_type": "PlanDefinition",
                                            "resource_id": "ltmv-invasive-1"}),
         ("CarePlan", Policy(PATIENT), {"resource_type": "CarePlan",
                                        "resource_id": "{obj:pathway_id}"}),
         ("Task", Policy(PATIENT), {"resource_type": "Task", "resource_id": "{obj:task_id}"}),
     )),
-    "fhir:type": Policy(STAFF, variants=(*(
+    "fhir:type": Policy(STAFF, variants=tuple(
         (name, Policy(STAFF, queries=queries, lists_patients=name == "Patient"),
          {"resource_type": name}) for name, queries in [
             ("Patient", ({"name": "Aasen"}, {"name": "Bakke"}, {"family": "Bakke"},
@@ -159,7 +163,8 @@ ROUTES: dict[str, Policy] = {
             *((name, ({"patient": "Patient/{pid:patient_a}"},
                       {"patient": "Patient/{pid:patient_b}"}))
               for name in ("Observation", "QuestionnaireResponse", "Flag",
-                           "DocumentReference")),
+                           "DocumentReference", "Encounter", "MessageHeader",
+                           "Communication")),
             ("PlanDefinition", ({"name": "ltmv_invasive"},)),
             ("CarePlan", ({"patient": "Patient/{pid:patient_a}"},
                           {"patient": "Patient/{pid:patient_b}"}, {"status": "active"})),
@@ -168,7 +173,7 @@ ROUTES: dict[str, Policy] = {
                       {"owner": "Organization/{org:hn_a}"},
                       {"owner": "Organization/{org:hn_b}"}, {"status": "ready"},
                       {"period": "ge2020-01-01"})),
-        ]), ("Encounter", Policy(NOT_FOUND), {"resource_type": "Encounter"}))),
+        ])),
     "fhir:search": Policy(STAFF, post_only=True, variants=tuple(
         (name, Policy(STAFF, post_only=True, posts=posts), {"resource_type": name})
         for name, posts in [
@@ -185,6 +190,9 @@ ROUTES: dict[str, Policy] = {
             ("Task", ({"patient": "Patient/{pid:patient_b}"},
                       {"patient": "Patient/{pid:patient_a}"},
                       {"owner": "Organization/{org:hn_a}"})),
+            *((name, ({"patient": "Patient/{pid:patient_b}"},
+                      {"patient": "Patient/{pid:patient_a}"}))
+              for name in ("Encounter", "MessageHeader", "Communication")),
         ])),
     "fhir:unknown": Policy(NOT_FOUND, why="OperationOutcome 404 for unknown FHIR addresses"),
     # Django admin: one declaration for the namespace, because admin_view() guards

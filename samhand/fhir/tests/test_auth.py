@@ -31,7 +31,7 @@ def test_a_bad_token_does_not_fall_back_to_the_session(world):
 
 
 def test_unknown_resource_type_gets_404_operation_outcome(world, fhir):
-    response = fhir(world.home_nurse_a).get("/fhir/Encounter")
+    response = fhir(world.home_nurse_a).get("/fhir/MedicationRequest")
 
     assert response.status_code == 404
     validate(response.json())

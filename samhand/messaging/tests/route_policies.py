@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from samhand.messaging.models import CareMessage, CareThread, Partner
+from django.utils import timezone
+
+from samhand.audit.services import Actor
+from samhand.messaging.models import (
+    CareMessage,
+    CareThread,
+    HospitalStay,
+    OutboundMessage,
+    Partner,
+)
+from samhand.messaging.threads import send_care_communication
 from samhand.tests_security.policies import PATIENT, PUBLIC, STAFF, Policy
 
 ROUTES = {
@@ -21,6 +31,9 @@ ROUTES = {
     "api:v1:list_threads": Policy(PATIENT, queries=({"status": "failed"},
                                                      {"since": "2020-01-01T00:00:00Z"})),
     "api:v1:list_stays": Policy(PATIENT),
+    "api:v1:message_log": Policy(PATIENT, queries=({"status": "failed"}, {"direction": "in"},
+                                                   {"since": "2020-01-01T00:00:00Z",
+                                                    "until": "2100-01-01T00:00:00Z"})),
     "messaging:operator_resend": Policy(STAFF, post_only=True,
                                         why="staff only; 404 for others and for ids that "
                                             "are not a failed message"),
@@ -36,16 +49,29 @@ def objects(world: Any) -> dict[str, dict[str, str]]:
                                      her_id="92001", is_local=True)
     nesvik = Partner.objects.create(name="Nesvik hjemmesykepleie", organisation=world.hn_b,
                                     her_id="93001", is_local=True)
-    ids = {}
+    ids, stays, outs, cares = {}, {}, {}, {}
     for name, patient, local in (("patient_a", world.patient_a, fjordby),
                                  ("patient_b", world.patient_b, nesvik)):
         thread = CareThread.objects.create(thread_key=f"urn:uuid:route-walk-{name}",
                                            patient=patient, category="nursing",
                                            topic="Sårstell", counterpart=hospital, local=local)
-        CareMessage.objects.create(thread=thread, header_id=f"route-walk-{name}",
+        sent = send_care_communication(
+            patient=patient, sender=local, receiver=hospital,
+            actor=Actor(client="system"), author_name="Hanne Hjem",
+            author_phone="400 00 001", text="Sårstell i dag", category="nursing")
+        out = sent.outbound
+        assert out is not None
+        OutboundMessage.objects.filter(pk=out.pk).update(
+            status=OutboundMessage.Status.FAILED, last_error="HTTP 500")
+        stay = HospitalStay.objects.create(patient=patient, state="admitted",
+                                           state_at=timezone.now(), last_code="STIN",
+                                           episode_ids=[f"route-walk-{name}"])
+        stays[name], outs[name] = str(stay.pk), str(out.pk)
+        care = CareMessage.objects.create(thread=thread, header_id=f"route-walk-{name}",
                                    direction="in", activity="new-message",
                                    from_name=hospital.name, segments=[{
                                        "id": "s1", "kind": "text", "text": "Hei",
                                        "author": "Lise Lunde", "phone": "1", "new": True}])
-        ids[name] = str(thread.pk)
-    return {"thread_id": ids}
+        ids[name], cares[name] = str(thread.pk), str(care.pk)
+    return {"thread_id": ids, "stay_id": stays, "outbound_id": outs,
+            "care_message_id": cares}
