@@ -30,6 +30,21 @@ def _version() -> str:
         return "0"
 
 
+def _app_additions(statement: dict[str, Any], base: str) -> dict[str, Any]:
+    """Apps add operations and sections (e.g. messaging) with a function
+    `extend_capability(statement, base)` in their samhand/<app>/fhir_resources.py."""
+    import sys
+
+    from django.apps import apps
+
+    for config in apps.get_app_configs():
+        module = sys.modules.get(f"{config.name}.fhir_resources")
+        extend = getattr(module, "extend_capability", None)
+        if extend is not None:
+            extend(statement, base)
+    return statement
+
+
 def capability_statement(base: str, types: dict[str, ResourceType]) -> dict[str, Any]:
     resources = []
     for name in sorted(types):
@@ -42,7 +57,7 @@ def capability_statement(base: str, types: dict[str, ResourceType]) -> dict[str,
                 for p in handler.search_params.values()
             ],
         })
-    return {
+    return _app_additions({
         "resourceType": "CapabilityStatement",
         "status": "active",
         "date": mapping.instant(timezone.now()),
@@ -65,4 +80,4 @@ def capability_statement(base: str, types: dict[str, ResourceType]) -> dict[str,
             "resource": resources,
             "interaction": [],
         }],
-    }
+    }, base)

@@ -486,3 +486,44 @@ class EncounterType(ResourceType):
 
 
 RESOURCE_TYPES = [MessageHeaderType(), CommunicationType(), EncounterType()]
+
+
+# --------------------------------------------------------------------------- capability
+
+PROCESS_MESSAGE = "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message"
+MESSAGE_TRANSPORT = "http://terminology.hl7.org/CodeSystem/message-transport"
+SAMHAND_MESSAGE_DEFINITION = "urn:samhand:messagedefinition:"
+
+
+def extend_capability(statement: Row, base: str) -> None:
+    """/fhir/metadata: the $process-message operation and the messaging section (called
+    by samhand/fhir/capability.py)."""
+    address = f"{base}$process-message"
+    rest = statement["rest"][0]
+    rest.setdefault("operation", []).append({
+        "name": "process-message", "definition": PROCESS_MESSAGE,
+        "documentation": _(
+            "Receives a FHIR message (a Bundle of type message) from a partner system "
+            "with its bearer token, and answers with a MedCom Acknowledgement (ok, "
+            "transient-error or fatal-error with an OperationOutcome naming the element). "
+            "A MessageHeader.id seen before gets the first acknowledgement again.")})
+    rest["documentation"] = rest.get("documentation", "") + " " + _(
+        "Messages are received at %(address)s.") % {"address": address}
+    definitions = [codes.CARE_COMMUNICATION_DEFINITION] + [
+        f"{SAMHAND_MESSAGE_DEFINITION}{event}" for event in
+        sorted(e.value for e in codes.RECEIVABLE_EVENTS
+               if e not in (codes.Event.CARE_COMMUNICATION,))]
+    statement.setdefault("messaging", []).append({
+        "endpoint": [{"protocol": mapping._coding(MESSAGE_TRANSPORT, "http"),
+                      "address": address}],
+        "reliableCache": 0,
+        "documentation": _(
+            "MedCom messaging (HospitalNotification, CareCommunication, Acknowledgement) "
+            "and samhand's Norwegian PLO flows on the same model: Bundle.id new on every "
+            "transmission, MessageHeader.id kept on a resend; messages are stored byte for "
+            "byte and applied once. The samhand definitions are described in "
+            "docs/messages.md."),
+        "supportedMessage": [{"mode": mode, "definition": definition}
+                             for definition in definitions
+                             for mode in ("sender", "receiver")],
+    })
