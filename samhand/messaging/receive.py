@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +28,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from samhand.audit.services import Actor, record
+from samhand.audit.services import Actor, Entry, chained_at_end, record_many
 from samhand.orgs.models import Organisation
 from samhand.patients.models import CareTeamMember, Patient
 
@@ -161,48 +162,92 @@ def receive(raw: bytes, *, via: str = Transmission.Via.HTTP,
             caller: list[Partner] | None = None, now: dt.datetime | None = None) -> Reply:
     """`caller`: the address-book entries of the authenticated partner system (one token
     may serve several service addresses of one partner); None for trusted sources."""
-    try:
-        message = fhirmsg.parse(raw)
-    except Unreadable as exc:
-        _keep(raw, via, Transmission.Outcome.UNREADABLE, exc.bundle_id, exc.header_id,
-              [exc.problem])
-        return _outcome(400, [exc.problem])
-    if caller is not None:
-        sender = find_partner(message.sender())
-        if sender is None or sender.pk not in {p.pk for p in caller}:
-            problem = Problem(fhirmsg.element_path(0, "sender"), "MSG_Receiver_Identifier_UNKNOWN",
-                              "The sender is not the partner this token belongs to.",
-                              "security")
-            return _outcome(403, [problem])
-    if message.event == Event.ACKNOWLEDGEMENT:
-        from .outbox import settle_acknowledgement
+    return receive_many([raw], via=via, caller=caller, now=now)[0]
 
-        return settle_acknowledgement(message, raw, via=via)
-    for attempt in range(2):
+
+def receive_many(raws: Sequence[bytes], *, via: str = Transmission.Via.HTTP,
+                 caller: list[Partner] | None = None,
+                 now: dt.datetime | None = None) -> list[Reply]:
+    """Receive a batch in ONE transaction (group commit), one answer per message in order.
+
+    Each message is applied inside its own savepoint: one that fails rolls back only
+    itself (`transient-error`, the raw bytes kept as failed). The audit rows of the whole
+    batch join the chain once, at the end (`chained_at_end`). A MessageHeader.id seen
+    before — in the database or earlier in the same batch — is answered with the first
+    answer and not applied again. A database problem answers every message of the batch
+    `transient-error` with nothing stored. The answers are only returned after COMMIT:
+    callers release them (files moved, HTTP answered) only then."""
+    replies: list[Reply | None] = [None] * len(raws)
+    todo: list[_Item] = []
+    for index, raw in enumerate(raws):
         try:
-            with transaction.atomic():
-                return _receive_once(message, raw, via=via, now=now or timezone.now())
+            message = fhirmsg.parse(raw)
+        except Unreadable as exc:
+            _keep(raw, via, Transmission.Outcome.UNREADABLE, exc.bundle_id, exc.header_id,
+                  [exc.problem])
+            replies[index] = _outcome(400, [exc.problem])
+            continue
+        if caller is not None:
+            sender = find_partner(message.sender())
+            if sender is None or sender.pk not in {p.pk for p in caller}:
+                problem = Problem(fhirmsg.element_path(0, "sender"),
+                                  "MSG_Receiver_Identifier_UNKNOWN",
+                                  "The sender is not the partner this token belongs to.",
+                                  "security")
+                replies[index] = _outcome(403, [problem])
+                continue
+        if message.event == Event.ACKNOWLEDGEMENT:
+            from .outbox import settle_acknowledgement
+
+            replies[index] = settle_acknowledgement(message, raw, via=via)
+            continue
+        # Checking needs no database: done before the transaction opens.
+        todo.append(_Item(index, raw, message,
+                          fhirmsg.check(message, max_attachment_bytes=max_attachment_bytes())))
+    one = len(todo) == 1
+    for attempt in range(2):
+        if not todo:
+            break
+        try:
+            with transaction.atomic(), chained_at_end():
+                done, again = _receive_batch(todo, via=via, now=now, single=one)
         except IntegrityError:
-            # The same MessageHeader.id committed by a concurrent request: the next
+            # A MessageHeader.id committed meanwhile by another receiver: the next
             # round answers it as a duplicate.
-            logger.warning("integrity error while receiving %s (attempt %s)",
-                           message.header_id, attempt + 1, exc_info=True)
+            logger.warning("integrity error while receiving a batch of %s (attempt %s)",
+                           len(todo), attempt + 1, exc_info=True)
             if attempt:
                 break
+            continue
         except DatabaseError:
-            logger.exception("database error while receiving message %s", message.header_id)
+            logger.exception("database error while receiving a batch of %s", len(todo))
             break
-        except Exception:
-            logger.exception("error while applying message %s", message.header_id)
-            _keep(raw, via, Transmission.Outcome.FAILED, message.bundle_id, message.header_id,
-                  [Problem("Bundle", "MSG_UNKNOWN_CONTENT", "Internal error at the receiver.",
-                           "exception")])
-            break
+        for index, reply in done.items():
+            replies[index] = reply
+        # Messages that met a concurrent copy of their content inside the batch: each
+        # again on its own, with the single-message retry.
+        for item in again:
+            replies[item.index] = receive_many([item.raw], via=via, now=now)[0]
+        todo = []
+    for item in todo:
+        replies[item.index] = _transient(item.message)
+    assert all(reply is not None for reply in replies)
+    return [reply for reply in replies if reply is not None]
+
+
+@dataclass
+class _Item:
+    index: int
+    raw: bytes
+    message: Message
+    problems: list[Problem]
+
+
+def _transient(message: Message) -> Reply:
     problem = Problem("Bundle", "MSG_Mailbox_Out_Of_Operation",
                       "The receiver could not store the message now; send it again later.",
                       "transient")
-    body = _ack(message, AckCode.TRANSIENT_ERROR, [problem],
-                _us(message, None))
+    body = _ack(message, AckCode.TRANSIENT_ERROR, [problem], _us(message, None))
     return Reply(200, body, AckCode.TRANSIENT_ERROR, "transient", problems=[problem])
 
 
@@ -217,30 +262,158 @@ def _keep(raw: bytes, via: str, outcome: str, bundle_id: str, header_id: str,
         logger.exception("could not keep an unprocessed transmission")
 
 
-def _receive_once(message: Message, raw: bytes, *, via: str, now: dt.datetime) -> Reply:
-    existing = (InboundMessage.objects.select_for_update()
-                .filter(header_id=message.header_id).first())
-    if existing is not None:
-        Transmission.objects.create(raw=raw, via=via, outcome=Transmission.Outcome.DUPLICATE,
-                                    bundle_id=message.bundle_id[:64],
-                                    header_id=message.header_id[:64], message=existing,
-                                    received_at=now)
-        return Reply(200, fhirmsg.restamp(existing.ack), existing.ack_code, "duplicate",
-                     message=existing)
-    if message.bundle_id and Transmission.objects.filter(bundle_id=message.bundle_id).exclude(
-            header_id=message.header_id).exists():
-        problem = Problem("Bundle.id", "MSG_DUPLICATE_ID",
-                          "This Bundle.id was used before for another message; every "
-                          "transmission needs a new Bundle.id.", "duplicate")
-        Transmission.objects.create(raw=raw, via=via, outcome=Transmission.Outcome.BUNDLE_REUSED,
-                                    bundle_id=message.bundle_id[:64],
-                                    header_id=message.header_id[:64],
-                                    problems=[problem.as_dict()], received_at=now)
-        body = _ack(message, AckCode.FATAL_ERROR, [problem], _us(message, None))
-        return Reply(200, body, AckCode.FATAL_ERROR, "bundle_reused", problems=[problem])
+class Lookups:
+    """What the messages of one batch need from the address book and the patient list,
+    read with one query each instead of one per message."""
 
-    problems = fhirmsg.check(message, max_attachment_bytes=max_attachment_bytes())
-    receiver, sender = find_parties(message)
+    def __init__(self, messages: Sequence[Message]) -> None:
+        self._parties: dict[Any, tuple[Partner | None, Partner | None]] = {}
+        self._orgs: dict[Any, list[Any]] = {}
+        self._served: dict[Any, set[Any]] = {}
+        wanted: dict[int, list[str]] = {}  # by id(message): a Message is not hashable
+        for message in messages:
+            wanted[id(message)] = _national_ids(message)
+        values = {v for ids in wanted.values() for v in ids}
+        ordered = list(Patient.objects.filter(national_id__in=values).order_by(
+            *(Patient._meta.ordering or ["pk"]))) if values else []
+        self._patients: dict[int, Patient | None] = {
+            key: next((p for p in ordered if p.national_id in ids), None)
+            for key, ids in wanted.items()}
+        self._patient_ids = [p.pk for p in ordered]
+
+    def parties(self, message: Message) -> tuple[Partner | None, Partner | None]:
+        key = (tuple(sorted(fhirmsg.identifiers(message.primary_receiver()).items())),
+               tuple(sorted(fhirmsg.identifiers(message.sender()).items())),
+               message.primary_receiver() is None)
+        if key not in self._parties:
+            self._parties[key] = find_parties(message)
+        return self._parties[key]
+
+    def patient(self, message: Message) -> Patient | None:
+        if id(message) in self._patients:
+            return self._patients[id(message)]
+        return find_patient(message)
+
+    def is_served(self, patient: Patient, receiver: Partner) -> bool:
+        """As `is_served`; a yes is remembered for the batch, a no asked again (an
+        earlier message of the batch may have put the patient on a care team)."""
+        if receiver.organisation is None:
+            return False
+        org = receiver.organisation
+        if org.pk not in self._served:
+            self._orgs[org.pk] = organisations_under(org)
+            self._served[org.pk] = set(
+                CareTeamMember.objects.active()
+                .filter(patient_id__in=self._patient_ids, organisation_id__in=self._orgs[org.pk])
+                .values_list("patient_id", flat=True))
+        if patient.pk in self._served[org.pk]:
+            return True
+        if CareTeamMember.objects.active().filter(
+                patient=patient, organisation_id__in=self._orgs[org.pk]).exists():
+            self._served[org.pk].add(patient.pk)
+            return True
+        return False
+
+
+def _national_ids(message: Message) -> list[str]:
+    for _index, patient in message.patients()[:1]:
+        ids = fhirmsg.identifiers(patient)
+        return [ids[s].replace("-", "") for s in (codes.CPR, codes.FNR, codes.DNR, codes.HNR)
+                if s in ids]
+    return []
+
+
+def _receive_batch(items: Sequence[_Item], *, via: str, now: dt.datetime | None,
+                   single: bool) -> tuple[dict[int, Reply], list[_Item]]:
+    """The batch inside its transaction: (answers by index, items to receive again)."""
+    header_ids = {item.message.header_id[:64] for item in items}
+    bundle_ids = {item.message.bundle_id[:64] for item in items if item.message.bundle_id}
+    known = {m.header_id: m for m in InboundMessage.objects.filter(header_id__in=header_ids)}
+    bundles: dict[str, set[str]] = {}
+    if bundle_ids:
+        for bundle_id, header_id in Transmission.objects.filter(
+                bundle_id__in=bundle_ids).values_list("bundle_id", "header_id"):
+            bundles.setdefault(bundle_id, set()).add(header_id)
+    lookups = Lookups([item.message for item in items])
+    replies: dict[int, Reply] = {}
+    again: list[_Item] = []
+    inbounds: list[InboundMessage] = []
+    transmissions: list[Transmission] = []
+    entries: list[Entry] = []
+    for item in items:
+        message, raw = item.message, item.raw
+        header_id, bundle_id = message.header_id[:64], message.bundle_id[:64]
+        at = now or timezone.now()
+
+        def transmission(outcome: str, problems: Sequence[Problem] | list[dict[str, str]] = (),
+                         inbound: InboundMessage | None = None, *,
+                         _raw: bytes = raw, _h: str = header_id, _b: str = bundle_id,
+                         _at: dt.datetime = at) -> None:
+            transmissions.append(Transmission(
+                raw=_raw, via=via, outcome=outcome, bundle_id=_b, header_id=_h,
+                message=inbound, received_at=_at,
+                problems=[p.as_dict() if isinstance(p, Problem) else p for p in problems]))
+            if _b:
+                bundles.setdefault(_b, set()).add(_h)
+
+        existing = known.get(header_id)
+        if existing is not None:
+            transmission(Transmission.Outcome.DUPLICATE, inbound=existing)
+            replies[item.index] = Reply(200, fhirmsg.restamp(existing.ack), existing.ack_code,
+                                        "duplicate", message=existing)
+            continue
+        if bundle_id and bundles.get(bundle_id, set()) - {header_id}:
+            problem = Problem("Bundle.id", "MSG_DUPLICATE_ID",
+                              "This Bundle.id was used before for another message; every "
+                              "transmission needs a new Bundle.id.", "duplicate")
+            transmission(Transmission.Outcome.BUNDLE_REUSED, [problem])
+            body = _ack(message, AckCode.FATAL_ERROR, [problem], _us(message, None))
+            replies[item.index] = Reply(200, body, AckCode.FATAL_ERROR, "bundle_reused",
+                                        problems=[problem])
+            continue
+        try:
+            with transaction.atomic():
+                reply, inbound = _accept(message, list(item.problems), lookups, at)
+        except IntegrityError:
+            if single:
+                raise
+            logger.warning("integrity error while applying message %s; received again "
+                           "on its own", message.header_id, exc_info=True)
+            again.append(item)
+            continue
+        except DatabaseError:
+            raise
+        except Exception:
+            logger.exception("error while applying message %s", message.header_id)
+            transmission(Transmission.Outcome.FAILED,
+                         [Problem("Bundle", "MSG_UNKNOWN_CONTENT",
+                                  "Internal error at the receiver.", "exception")])
+            replies[item.index] = _transient(message)
+            continue
+        known[header_id] = inbound
+        inbounds.append(inbound)
+        transmission(str(reply.outcome), inbound.problems, inbound)
+        replies[item.index] = reply
+        if inbound.status == InboundMessage.Status.ACCEPTED and inbound.patient_id is not None \
+                and not inbound.hidden:
+            assert inbound.receiver is not None
+            organisation = inbound.receiver.organisation
+            entries.append(Entry(code="samhand.message.received", action="C",
+                                 patient_id=inbound.patient_id, object_type="MessageHeader",
+                                 object_ids=[inbound.header_id], organisation=organisation,
+                                 recipient=organisation))
+    InboundMessage.objects.bulk_create(inbounds)
+    Transmission.objects.bulk_create(transmissions)
+    record_many(SYSTEM_ACTOR, entries)
+    return replies, again
+
+
+def _accept(message: Message, problems: list[Problem], lookups: Lookups,
+            now: dt.datetime) -> tuple[Reply, InboundMessage]:
+    """Check the parties and apply a new message; the InboundMessage row is returned
+    unsaved (the batch inserts them together; rows made by the effects point at it,
+    and foreign keys are checked at COMMIT)."""
+    receiver, sender = lookups.parties(message)
     if receiver is None and message.primary_receiver() is not None:
         index = next((i for i, use, _d in message.destinations() if use == "primary"), 0)
         problems.append(Problem(fhirmsg.element_path(0, "destination", index, "receiver"),
@@ -260,31 +433,21 @@ def _receive_once(message: Message, raw: bytes, *, via: str, now: dt.datetime) -
         inbound.status = InboundMessage.Status.ACCEPTED
         inbound.ack_code = AckCode.OK
         outcome = Transmission.Outcome.PROCESSED
-        # Rows made by the effects point at the inbound row, which is inserted below in
-        # the same transaction (foreign keys are checked at commit).
-        apply(message, inbound, receiver)
+        apply(message, inbound, receiver, lookups)
     inbound.ack = _ack(message, inbound.ack_code, problems, _us(message, receiver))
-    inbound.save(force_insert=True)
-    Transmission.objects.create(raw=raw, via=via, outcome=outcome,
-                                bundle_id=message.bundle_id[:64],
-                                header_id=message.header_id[:64], message=inbound,
-                                problems=inbound.problems, received_at=now)
-    if not problems and inbound.patient_id is not None and not inbound.hidden:
-        assert receiver is not None
-        record(SYSTEM_ACTOR, "samhand.message.received", "C", patient_id=inbound.patient_id,
-               object_type="MessageHeader", object_ids=[inbound.header_id],
-               organisation=receiver.organisation, recipient=receiver.organisation)
     return Reply(200, inbound.ack, inbound.ack_code, outcome, message=inbound,
-                 problems=problems)
+                 problems=problems), inbound
 
 
-def apply(message: Message, inbound: InboundMessage, receiver: Partner) -> None:
+def apply(message: Message, inbound: InboundMessage, receiver: Partner,
+          lookups: Lookups | None = None) -> None:
     """Derive what the message means and apply its effects (in the caller's transaction)."""
-    patient = find_patient(message)
+    lookups = lookups or Lookups([message])
+    patient = lookups.patient(message)
     if message.event == Event.HOSPITAL_NOTIFICATION:
         from .stays import apply_notification
 
-        if patient is None or not is_served(patient, receiver):
+        if patient is None or not lookups.is_served(patient, receiver):
             inbound.hidden = True  # acknowledged, kept, never shown
         else:
             inbound.patient = patient
