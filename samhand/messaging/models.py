@@ -7,7 +7,8 @@
   for the operator). `InboundMessage` — one row per MessageHeader.id (the dedupe key),
   with the parsed content and the acknowledgement it got.
 * `OutboundMessage` — the outbox, written in the same transaction as the change that
-  causes it; `samhand messaging-send` delivers it.
+  causes it; `samhand messaging-send` delivers it. `OutboundAttempt` — each
+  transmission of it and its answer, for the operator.
 * `HospitalStay` — the state a HospitalNotification flow builds up; `CareThread`,
   `CareMessage`, `ThreadRead` — CareCommunication correspondence;
   `DischargeReadiness` — the Norwegian discharge-ready chain (PW-6).
@@ -174,6 +175,7 @@ class OutboundMessage(models.Model):
         DELIVERED = "delivered", _("Delivered")
         FAILED = "failed", _("Not delivered")
         CANCELLED = "cancelled", _("Cancelled")
+        SUPERSEDED = "superseded", _("Replaced by a corrected message")
 
     OPEN = (Status.PENDING, Status.SENT)
 
@@ -223,6 +225,28 @@ class OutboundMessage(models.Model):
         if self.acked_at is None:
             return None
         return (self.acked_at - self.event_at).total_seconds()
+
+
+class OutboundAttempt(models.Model):
+    """One transmission of an outbox message (its Bundle.id) and what came of it, for the
+    operator: the HTTP status, the error, the acknowledgement code."""
+
+    id = models.BigAutoField(primary_key=True)
+    message = models.ForeignKey(OutboundMessage, on_delete=models.CASCADE,
+                                related_name="attempt_rows")
+    bundle_id = models.CharField(max_length=64)
+    at = models.DateTimeField(default=timezone.now)
+    resend = models.BooleanField(default=False)  # a MedCom resend (silence, transient-error)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)  # 0: not reached
+    error = models.CharField(max_length=500, blank=True)
+    ack_code = models.CharField(max_length=16, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.bundle_id} {self.http_status}"
 
 
 class HospitalStay(models.Model):
