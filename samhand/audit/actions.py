@@ -75,6 +75,12 @@ ACTION_SENTENCES: dict[str, Promise] = {
     "samhand.isbar.read": _("Looked at an ISBAR summary"),
     "samhand.isbar.created": _("Wrote an ISBAR summary"),
     "samhand.isbar.updated": _("Changed an ISBAR summary"),
+    # Observations, issue 5 features (ISBAR sent, normalised alerts, schedules, rules)
+    "samhand.isbar.sent": _("Sent an ISBAR summary as a message"),
+    "samhand.observation.alert_normalised": _("Closed an alert because the values normalised"),
+    "samhand.observation.schedule_started": _("Started closer observation after a raised NEWS2"),
+    "samhand.observation.schedule_ended": _("Ended closer observation after normal NEWS2"),
+    "samhand.observation.rules_seeded": _("Set the escalation rules from the pathway's defaults"),
     # Plans and documents (samhand.plans, issue 4)
     "samhand.plans.read": _("Looked at the plans"),
     "samhand.individual_plan.read": _("Looked at the individual plan"),

@@ -9,6 +9,7 @@
   respiratory failure); without an active order every set is scored on scale 1.
 * `EscalationSettings` — the patient's thresholds and rules, adjustable by a clinician.
 * `IsbarReport` — an editable ISBAR summary, stored on the patient.
+* `IsbarSending` — one sending of an ISBAR as a message (receiver, header id, thread).
 """
 
 from __future__ import annotations
@@ -210,3 +211,33 @@ class IsbarReport(models.Model):
             (_("Background"), self.background), (_("Assessment"), self.assessment),
             (_("Recommendation"), self.recommendation)]
         return "\n\n".join(f"{title}\n{text}" for title, text in parts)
+
+    def as_text_in(self, headings: dict[str, str]) -> str:
+        """The five sections under the given headings (reports.isbar_headings)."""
+        return "\n\n".join(f"{headings[name]}\n{getattr(self, name)}" for name in (
+            "identify", "situation", "background", "assessment", "recommendation"))
+
+
+class IsbarSending(models.Model):
+    """One sending of an ISBAR summary as a message to a care-team unit. Written in the
+    same transaction as the message's outbox row; the report cannot change afterwards
+    (what was sent stays what the record shows)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    report = models.ForeignKey(IsbarReport, on_delete=models.CASCADE, related_name="sendings")
+    receiver_name = models.CharField(_("to"), max_length=200)
+    receiver_partner_id = models.UUIDField()
+    event = models.CharField(max_length=40)
+    header_id = models.CharField(max_length=64)
+    thread_id = models.UUIDField(null=True, blank=True)
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                related_name="+")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, null=True,
+                                     blank=True, related_name="+")
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["sent_at"]
+
+    def __str__(self) -> str:
+        return f"ISBAR sent {self.sent_at:%Y-%m-%d %H:%M}"

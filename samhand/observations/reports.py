@@ -4,7 +4,7 @@ ISBAR (Norwegian headings Identifisering, Situasjon, Bakgrunn, Aktuell vurdering
 shared/standards.md §D.2) is pre-filled from the record: who calls and about whom (I),
 the alert (S), diagnoses and the SpO2-scale order (B), the latest NEWS2 set and its
 trend (A), and the response the NEWS2 chart recommends (R). The user edits it and it
-is stored on the patient.
+is stored on the patient, copied as plain text, or sent as a message (`send_isbar`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from samhand.patients.models import Patient
 from . import news2
 from .definitions import get_form
 from .escalation import Breach, dispatch, first_level_target
-from .models import IsbarReport, ObservationSet
+from .models import IsbarReport, IsbarSending, ObservationSet
 from .services import ObservationRejected, active_scale_order, answer_message, require_write
 
 A = AuditEvent.Action
@@ -132,6 +132,9 @@ def draft_isbar(actor: Actor, patient: Patient, *, alert: Any = None) -> dict[st
 def save_isbar(actor: Actor, patient: Patient, grant: Grant, fields: dict[str, str], *,
                alert_id: Any = None, report: IsbarReport | None = None) -> IsbarReport:
     require_write(grant)
+    if report is not None and report.sendings.exists():
+        raise DomainError(_("The ISBAR summary has been sent and can no longer be changed. "
+                            "Write a new one."), code="isbar_sent")
     clean = {name: str(fields.get(name, "")).strip()[:4000] for name in ISBAR_FIELDS}
     if not clean["situation"] or not clean["recommendation"]:
         raise DomainError(_("Situation and recommendation are needed."), code="isbar_empty",
@@ -153,6 +156,126 @@ def save_isbar(actor: Actor, patient: Patient, grant: Grant, fields: dict[str, s
                patient_id=patient.pk, object_type="IsbarReport", object_ids=[report.pk],
                basis=grant.basis, basis_id=grant.basis_id)
     return report
+
+
+# --------------------------------------------------------------------------- sending
+
+def unit_address(organisation: Organisation | None) -> Any:
+    """The sending unit's own message address (or its parent's), as messaging sends from."""
+    from samhand.messaging.models import Partner
+
+    org = organisation
+    while org is not None:
+        found = Partner.objects.filter(organisation=org, is_local=True, is_active=True).first()
+        if found is not None:
+            return found
+        org = org.parent
+    return None
+
+
+# The order receivers are offered in: the doctor first (GP, out-of-hours), then the
+# hospital, then the municipality's own units.
+_KIND_ORDER: dict[str, int] = {
+    Organisation.Kind.GP_OFFICE: 0, Organisation.Kind.OUT_OF_HOURS: 1,
+    Organisation.Kind.DEPARTMENT: 2, Organisation.Kind.HOSPITAL: 3}
+DOCTOR_KINDS = (Organisation.Kind.GP_OFFICE, Organisation.Kind.OUT_OF_HOURS)
+
+
+def isbar_receivers(patient: Patient, sender: Any = None) -> list[Any]:
+    """The address-book entries an ISBAR may go to: those of the units on the patient's
+    active care team (or a unit above them, e.g. the hospital's PLO reception) and the
+    out-of-hours service (legevakt) of the patient's municipality."""
+    from samhand.messaging.models import Partner
+    from samhand.patients.models import CareTeamMember
+
+    org_ids: set[Any] = set()
+    for member in (CareTeamMember.objects.active().filter(patient=patient,
+                                                         organisation__isnull=False)
+                   .select_related("organisation")):
+        assert member.organisation is not None
+        org_ids.add(member.organisation.pk)
+        org_ids.update(o.pk for o in member.organisation.ancestors()
+                       if o.kind not in (Organisation.Kind.MUNICIPALITY,))
+    if patient.municipality_id:
+        org_ids.update(Organisation.objects.filter(
+            kind=Organisation.Kind.OUT_OF_HOURS, parent_id=patient.municipality_id,
+            is_active=True).values_list("pk", flat=True))
+    partners = list(Partner.objects.filter(organisation_id__in=org_ids, is_active=True)
+                    .select_related("organisation"))
+    if sender is not None:
+        partners = [p for p in partners if p.pk != sender.pk]
+    partners.sort(key=lambda p: (_KIND_ORDER.get(str(getattr(p.organisation, "kind", "")), 9),
+                                 p.name))
+    return partners
+
+
+def isbar_event(receiver: Any) -> str:
+    """Which message carries the ISBAR.
+
+    PLO (v1.6) has no ISBAR message of its own. A nurse's observations and concerns for
+    a doctor travel as *Helseopplysninger til lege* (municipal PLO → GP; standards.md §B),
+    so an ISBAR to a GP office or the out-of-hours service (legevakt) goes as
+    `plo-health-info-to-gp`: a doctor's system that speaks PLO files it where nursing
+    observations belong. To anyone else (the hospital ward, another home-nursing unit)
+    there is no fitting PLO message (Forespørsel asks a question; the ISBAR reports and
+    recommends), so it goes as samhand's `plo-isbar` event. Either way it is built by
+    messaging's CareCommunication code — the MedCom model samhand's PLO flows use: one
+    thread, the whole ISBAR (five headed sections) as the text segment with the author,
+    phone and time, so the receiver can reply in the same thread.
+    """
+    from samhand.messaging.codes import Event
+
+    org = getattr(receiver, "organisation", None)
+    if org is not None and org.kind in DOCTOR_KINDS:
+        return Event.PLO_HEALTH_INFO_TO_GP
+    return Event.PLO_ISBAR
+
+
+def send_isbar(actor: Actor, patient: Patient, grant: Grant, report: IsbarReport, *,
+               receiver_id: Any, phone: str) -> IsbarSending:
+    """Send a saved ISBAR to a care-team unit: the message goes into the outbox, the
+    thread into the patient's message trail, and the report is marked sent — all in one
+    transaction, audited."""
+    from samhand.messaging.codes import Activity
+    from samhand.messaging.plo import send_plo
+
+    require_write(grant)
+    if report.patient_id != patient.pk:
+        raise DomainError(_("The ISBAR summary belongs to another patient."),
+                          code="wrong_patient")
+    sender = unit_address(grant.organisation or actor.organisation)
+    if sender is None:
+        raise DomainError(_("Your unit has no message address, so it cannot send messages. "
+                            "Copy the text instead."), code="no_address", field="receiver")
+    receiver = next((p for p in isbar_receivers(patient, sender) if str(p.pk) ==
+                     str(receiver_id)), None)
+    if receiver is None:
+        raise DomainError(_("Choose a unit on the patient's care team."), code="receiver",
+                          field="receiver")
+    phone = (phone or "").strip()[:30]
+    if not phone:
+        raise DomainError(_("Give a phone number the receiver can call you on."),
+                          code="phone", field="phone")
+    user = actor.user
+    author = (user.get_full_name() or user.get_username()) if user else ""
+    event = isbar_event(receiver)
+    text = report.as_text_in(isbar_headings("nb"))
+    if event != "plo-isbar":
+        text = "ISBAR\n\n" + text
+    with transaction.atomic():
+        locked = IsbarReport.objects.select_for_update().get(pk=report.pk)
+        care = send_plo(event=event, patient=patient, sender=sender, receiver=receiver,
+                        actor=actor, author_name=author, author_phone=phone, text=text,
+                        activity=Activity.NEW)
+        sending = IsbarSending.objects.create(
+            report=locked, receiver_name=receiver.name, receiver_partner_id=receiver.pk,
+            event=event, header_id=care.header_id, thread_id=care.thread_id,
+            sent_by=user, organisation=grant.organisation or actor.organisation)
+        record(actor, "samhand.isbar.sent", A.EXECUTE, patient_id=patient.pk,
+               object_type="IsbarReport", object_ids=[report.pk, care.header_id],
+               basis=grant.basis, basis_id=grant.basis_id,
+               recipient=receiver.organisation)
+    return sending
 
 
 # --------------------------------------------------------------------------- self-report

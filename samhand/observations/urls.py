@@ -17,6 +17,7 @@ urlpatterns: list[URLPattern] = [
     path(P + "rules/", views.rules, name="rules"),
     path(P + "isbar/", views.isbar_new, name="isbar_new"),
     path(P + "isbar/<uuid:report_id>/", views.isbar_detail, name="isbar"),
+    path(P + "isbar/<uuid:report_id>/send/", views.isbar_send, name="isbar_send"),
     path(P + "<uuid:set_id>/", views.set_detail, name="set"),
     path(P + "<uuid:set_id>/edit/", views.edit_draft, name="edit"),
     path(P + "alerts/<uuid:alert_id>/acknowledge/", views.acknowledge_alert,

@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.db.models import FloatField, Func
+from django.db.models import FloatField, Func, Max, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -298,18 +298,28 @@ class Epoch(Func):
         return f"((julianday({sql}) - 2440587.5) * 86400.0)", params
 
 
-def trend_data(patient: Patient, codes: tuple[str, ...], since: dt.datetime,
-               grant: policy.Grant | None = None) -> dict[str, list[tuple[float, float]]]:
-    """One query over the narrow table's (patient, code, taken_at) index, in the index's
-    order (code, taken_at), so that the database does not sort. Times as epoch seconds."""
-    out: dict[str, list[tuple[float, float]]] = {c: [] for c in codes}
+def trend_rows(patient: Patient, codes: tuple[str, ...], since: dt.datetime,
+               grant: policy.Grant | None = None) -> list[tuple[Any, ...]]:
+    """One row per set, oldest first: (epoch seconds, then each code's value or None).
+    The database turns the narrow table's rows (one per value, read from its
+    (patient, code, taken_at) index) into one row per set, so two years of daily sets
+    are 730 rows for Python instead of 4,380; the chart series and the table are both
+    cut from these rows."""
     qs = VitalSign.objects.filter(patient=patient, code__in=codes, taken_at__gte=since)
     if grant is not None:
         qs = qs.filter(visible_sets_q(patient, grant, "observation_set__"))
-    for code, value, taken in (qs.order_by("code", "taken_at")
-                               .values_list("code", "value", Epoch("taken_at"))):
-        out[code].append((taken, value))
-    return out
+    columns = {f"v{i}": Max("value", filter=Q(code=code)) for i, code in enumerate(codes)}
+    return list(qs.values("observation_set_id")
+                .annotate(at=Max(Epoch("taken_at")), **columns)
+                .order_by("at").values_list("at", *columns))
+
+
+def trend_data(patient: Patient, codes: tuple[str, ...], since: dt.datetime,
+               grant: policy.Grant | None = None) -> dict[str, list[tuple[float, float]]]:
+    """Each code's (epoch seconds, value) points, oldest first."""
+    rows = trend_rows(patient, codes, since, grant)
+    return {code: [(row[0], row[i]) for row in rows if row[i] is not None]
+            for i, code in enumerate(codes, start=1)}
 
 
 TABLE_ROWS = 200
@@ -326,10 +336,10 @@ def trends(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     except ValueError:
         days = 30
     since = timezone.now() - dt.timedelta(days=days)
-    data = trend_data(patient, TREND_CODES, since, grant)
+    rows = trend_rows(patient, TREND_CODES, since, grant)
     panels = []
-    for code in TREND_CODES:
-        points = data[code]
+    for i, code in enumerate(TREND_CODES, start=1):
+        points = [(row[0], row[i]) for row in rows if row[i] is not None]
         label = PARAMETER_LABELS[code]()
         description = _("%(n)s values from %(first)s to %(last)s; latest %(latest)s.") % {
             "n": len(points), "first": charts.day(points[0][0]) if points else "–",
@@ -338,17 +348,14 @@ def trends(request: HttpRequest, patient_id: UUID) -> HttpResponse:
         panels.append({"code": code, "label": label, "count": len(points),
                        "chart": charts.line_chart(points, code=code, title=label,
                                                   description=description)})
-    # The table alternative: one row per time, one column per code (latest first).
-    by_time: dict[float, dict[str, float]] = {}
-    for code, points in data.items():
-        for taken, value in points:
-            by_time.setdefault(taken, {})[code] = value
-    rows = format_html_join("\n", TABLE_ROW, (
-        (f"{charts.local_time(at):%d.%m.%Y %H:%M}",
-         *(charts._fmt(by_time[at][c]) if c in by_time[at] else "–" for c in TREND_CODES))
-        for at in sorted(by_time, reverse=True)[:TABLE_ROWS]))
+    # The table alternative: one row per set, one column per code (latest first).
+    latest = rows[:-TABLE_ROWS - 1:-1]
+    table = format_html_join("\n", TABLE_ROW, (
+        (f"{charts.local_time(row[0]):%d.%m.%Y %H:%M}",
+         *("–" if value is None else charts._fmt(value) for value in row[1:]))
+        for row in latest))
     context = {"nav": "patients", "patient": patient, "grant": grant, "days": days,
-               "panels": panels, "rows": rows, "row_count": min(len(by_time), TABLE_ROWS),
+               "panels": panels, "rows": table, "row_count": len(latest),
                "columns": [PARAMETER_LABELS[c]() for c in TREND_CODES],
                "ranges": (7, 30, 90, 365, 730)}
     return render(request, "observations/trends.html", context)
@@ -412,12 +419,28 @@ def isbar_detail(request: HttpRequest, patient_id: UUID, report_id: UUID) -> Htt
     return _isbar_page(request, patient, grant, fields, alert=None, report=report)
 
 
+def _sender_phone(grant: policy.Grant) -> str:
+    org = grant.organisation
+    return (org.display_24h() or org.phone) if org is not None else ""
+
+
 def _isbar_page(request: HttpRequest, patient: Patient, grant: policy.Grant,
                 fields: dict[str, str], *, alert: Any, report: IsbarReport | None,
-                error: str = "", status: int = 200) -> HttpResponse:
+                error: str = "", status: int = 200, send_error: str = "",
+                chosen: str = "", phone: str | None = None) -> HttpResponse:
     headings = isbar_headings()
+    sendings = list(report.sendings.select_related("sent_by")) if report else []
+    sender = reports.unit_address(grant.organisation) if report and _can_write(grant) \
+        else None
     context = {"nav": "patients", "patient": patient, "grant": grant, "alert": alert,
-               "report": report, "error": error, "can_write": _can_write(grant),
+               "report": report, "error": error,
+               "can_write": _can_write(grant) and not sendings,
+               "may_send": sender is not None, "send_error": send_error,
+               "receivers": reports.isbar_receivers(patient, sender) if sender else [],
+               "chosen": chosen,
+               "phone": phone if phone is not None else _sender_phone(grant),
+               "sendings": [{"s": s, "url": reverse("messaging:thread", args=[
+                   patient.pk, s.thread_id]) if s.thread_id else ""} for s in sendings],
                "fields": [{"name": n, "heading": headings[n], "letter": "ISBAR"[i],
                            "value": fields.get(n, "")} for i, n in enumerate(ISBAR_FIELDS)],
                "as_text": "\n\n".join(f"{headings[n]}\n{fields.get(n, '')}"
@@ -436,6 +459,29 @@ def _isbar_save(request: HttpRequest, patient: Patient, grant: policy.Grant, ale
                            error=exc.message, status=403 if exc.status == 403 else 422)
     messages.success(request, _("The ISBAR summary is saved on the patient."))
     return redirect("observations:isbar", patient_id=patient.pk, report_id=saved.pk)
+
+
+@require_POST
+def isbar_send(request: HttpRequest, patient_id: UUID, report_id: UUID) -> HttpResponse:
+    """Send a saved ISBAR as a message to a unit on the patient's care team."""
+    patient, grant = _read(request, patient_id, object_type="IsbarReport",
+                           code="samhand.isbar.read")
+    report = IsbarReport.objects.filter(pk=report_id, patient=patient).first()
+    if report is None:
+        raise Http404
+    fields = {name: getattr(report, name) for name in ISBAR_FIELDS}
+    chosen = request.POST.get("receiver", "")
+    phone = request.POST.get("phone", "")
+    try:
+        sending = reports.send_isbar(policy.actor_for(request), patient, grant, report,
+                                     receiver_id=chosen, phone=phone)
+    except DomainError as exc:
+        return _isbar_page(request, patient, grant, fields, alert=None, report=report,
+                           send_error=exc.message, chosen=chosen, phone=phone,
+                           status=403 if exc.status == 403 else 422)
+    messages.success(request, _("The ISBAR summary is sent to %(unit)s.") % {
+        "unit": sending.receiver_name})
+    return redirect("observations:isbar", patient_id=patient.pk, report_id=report.pk)
 
 
 # --------------------------------------------------------------------------- self-report

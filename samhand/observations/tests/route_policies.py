@@ -28,6 +28,8 @@ ROUTES = {
     "observations:isbar": Policy(PATIENT, posts=(
         {"identify": "I", "situation": "S2", "background": "B", "assessment": "A",
          "recommendation": "R"},)),
+    "observations:isbar_send": Policy(PATIENT, post_only=True, posts=(
+        {"receiver": "00000000-0000-0000-0000-000000000000", "phone": "400 00 001"},)),
     "observations:set": Policy(PATIENT),
     "observations:edit": Policy(PATIENT, posts=(VITALS,)),
     "observations:acknowledge": Policy(PATIENT, post_only=True, posts=({"note": "ok"},)),
