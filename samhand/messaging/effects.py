@@ -175,9 +175,12 @@ def deceased(patient: Patient, stay: Any, actor: Actor) -> None:
 # --------------------------------------------------------------------------- Norwegian flows
 
 def discharge_ready(patient: Patient, readiness: Any, actor: Actor) -> None:
-    """Discharge-ready notice: the count of days as discharge-ready starts (PW-6)."""
+    """Discharge-ready notice: the count of days as discharge-ready starts (PW-6); the
+    pathway keeps when the notice was sent (declared) and when it was received."""
+    from django.utils import timezone
+
     _record_event(patient, "discharge_ready", actor, readiness.declared_at,
-                  {"readiness": str(readiness.pk)})  # needs the kind in pathways (asked)
+                  {"readiness": str(readiness.pk), "received_at": timezone.now().isoformat()})
     for unit in _team_orgs(patient, (CareTeamMember.Role.MUNICIPAL_COORDINATOR,
                                      CareTeamMember.Role.ALLOCATION_OFFICE)):
         _raise(patient, unit, kind="discharge_ready",
@@ -188,15 +191,23 @@ def discharge_ready(patient: Patient, readiness: Any, actor: Actor) -> None:
 
 
 def municipal_decision(patient: Patient, readiness: Any, actor: Actor) -> None:
-    """The municipality's decision sets the date on the pathway."""
-    _record_event(patient, "municipal_decision", actor, readiness.answered_at,
-                  {"readiness": str(readiness.pk),
-                   "receive_from": readiness.receive_from.isoformat()
-                   if readiness.receive_from else None})
+    """The municipality's answer and decision sets the date it can receive the patient on
+    each active pathway (samhand.pathways.services.set_discharge_date: the answer to the
+    open notice, or the planned decision's date); a pathway that refuses it keeps its
+    state and the refusal is logged."""
+    from samhand.lib.errors import DomainError
+
     set_date = _service("samhand.pathways.services", "set_discharge_date")
-    if set_date is not None and readiness.receive_from is not None:
+    if set_date is not None:
         for pathway in _pathways(patient):
-            set_date(pathway, readiness.receive_from, actor=actor)
+            try:
+                with transaction.atomic():
+                    set_date(pathway, readiness.receive_from, actor=actor,
+                             at=readiness.answered_at, can_receive=readiness.can_receive,
+                             data={"readiness": str(readiness.pk)}, source=_source())
+            except DomainError as exc:
+                logger.info("pathway %s refused the municipal answer from a message: %s",
+                            pathway.pk, exc.code)
     _close(patient, f"messaging:ready:{readiness.pk}", actor, note=_("Answered."))
 
 

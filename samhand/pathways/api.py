@@ -45,7 +45,7 @@ from . import services
 from .definitions import Template, Text
 from .fhir_resources import describe_due
 from .loader import load_library
-from .models import EVENT_LABELS, Pathway, PathwayEvent, Task, TaskNote
+from .models import EVENT_LABELS, Pathway, PathwayEvent, Task, TaskNote, chain_prefetch
 
 router = Router(tags=["pathways"])
 CLIENT = "api"
@@ -85,6 +85,9 @@ class EventIn(Input):
     at: str | None = Field(None, max_length=40, description=AT_DOC)
     data: dict[str, Any] = Field(default_factory=dict, description=(
         "municipal_decision: `{\"discharge_ready_from\": \"YYYY-MM-DD\"}`; "
+        "discharge_ready: `{\"received_at\": \"<when the municipality got the notice>\"}`; "
+        "discharge_ready_answered: `{\"receive_from\": \"YYYY-MM-DD\" or null, "
+        "\"can_receive\": true|false}`; "
         "phase_changed: `{\"phase\": \"<phase key>\"}`."))
     note: str = Field("", max_length=4000)
     override_reason: str = Field("", max_length=4000, description=(
@@ -210,7 +213,11 @@ class PathwayOut(Schema):
     admitted: bool
     discharge_ready_from: dt.date | None
     days_discharge_ready: int | None = Field(
-        description="Days from the municipal decision's date until discharge (or today).")
+        description="Days as discharge-ready: from the discharge-ready notice (or the "
+                    "municipal decision's date) until discharge, withdrawal or today.")
+    days_payable: int | None = Field(
+        description="Of those, the days the municipality pays for (forskrift om kommunal "
+                    "betaling for utskrivningsklare pasienter § 13).")
 
 
 class PathwayDetail(PathwayOut):
@@ -305,6 +312,7 @@ def _pathway(p: Pathway) -> dict[str, Any]:
         "discharged_at": p.discharged_at, "admitted": p.admitted,
         "discharge_ready_from": p.discharge_ready_from,
         "days_discharge_ready": p.days_discharge_ready(),
+        "days_payable": p.payable_days(),
     }
 
 
@@ -442,7 +450,7 @@ def list_pathway_templates(request: HttpRequest) -> Any:
 def list_pathways(request: HttpRequest, patient_id: uuid.UUID) -> Any:
     patient, _grant = _open(request, patient_id)
     items = [_pathway(p) for p in Pathway.objects.filter(patient=patient)
-             .order_by("-started_at", "id")]
+             .prefetch_related(chain_prefetch()).order_by("-started_at", "id")]
     return {"count": len(items), "items": items}
 
 

@@ -21,6 +21,9 @@ EVENT_KINDS: tuple[str, ...] = (
     "application_sent",
     "municipal_decision",
     "admitted",
+    "discharge_ready",
+    "discharge_ready_answered",
+    "discharge_ready_withdrawn",
     "discharged",
     "readmitted",
     "phase_changed",
@@ -29,6 +32,15 @@ EVENT_KINDS: tuple[str, ...] = (
     "vulnerable_cleared",
     "training_date_set",
 )
+
+#: Events that need other events in the same template ("in the right place"): the
+#: discharge-ready notice chain happens during a stay, so it needs admission and
+#: discharge; the answer and the withdrawal need the notice.
+EVENT_NEEDS: dict[str, tuple[str, ...]] = {
+    "discharge_ready": ("admitted", "discharged"),
+    "discharge_ready_answered": ("discharge_ready",),
+    "discharge_ready_withdrawn": ("discharge_ready",),
+}
 
 #: Flags a pathway can carry, each set and cleared by a pair of events.
 FLAGS: dict[str, tuple[str, str]] = {

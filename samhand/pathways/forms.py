@@ -46,6 +46,11 @@ class EventForm(forms.Form):
     discharge_ready_from = forms.DateField(
         label=_("Discharge-ready from (municipal decision)"), required=False,
         widget=forms.DateInput(attrs={"type": "date"}))
+    receive_from = forms.DateField(
+        label=_("The municipality can receive the patient from"), required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("For the answer to a discharge-ready notice. Leave empty when the "
+                    "municipality cannot receive the patient yet."))
     phase = forms.ChoiceField(label=_("New phase"), required=False)
     note = forms.CharField(label=_("Note"), required=False,
                            widget=forms.Textarea(attrs={"rows": 2}))

@@ -21,6 +21,7 @@ from .definitions import (
     ANCHOR_INSTANCES,
     CRITERION_KINDS,
     EVENT_KINDS,
+    EVENT_NEEDS,
     FLAGS,
     LANGUAGES,
     ROLES,
@@ -224,6 +225,11 @@ def _parse(ctx: _Ctx, root: yaml.Node, raw: bytes, source: str) -> Template:
         if kind in events:
             raise ctx.fail(n, f"events[{i}]", f"duplicate event '{kind}'")
         events.append(kind)
+    for i, n in enumerate(events_nodes):
+        for needed in EVENT_NEEDS.get(str(n.value), ()):
+            if needed not in events:
+                raise ctx.fail(n, f"events[{i}]", f"event '{n.value}' needs the event "
+                                                  f"'{needed}' in events")
 
     flags: list[str] = []
     if "flags" in top:

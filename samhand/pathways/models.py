@@ -83,13 +83,33 @@ class Pathway(models.Model):
         except KeyError:
             return self.phase
 
+    def ready_periods(self) -> list[Any]:
+        """The periods as discharge-ready (samhand.pathways.readiness), from the notice
+        chain's events; uses `chain_events` when a list prefetched them."""
+        from .readiness import CHAIN_KINDS, periods
+
+        events = getattr(self, "chain_events", None)
+        if events is None:
+            events = list(self.events.filter(kind__in=CHAIN_KINDS).order_by(
+                "occurred_at", "recorded_at"))
+        return periods((e.kind, e.occurred_at, e.data) for e in events)
+
     def days_discharge_ready(self, today: dt.date | None = None) -> int | None:
-        """Days as discharge-ready (PW-6): from the decision's date to discharge (or today)."""
-        if self.discharge_ready_from is None:
+        """Days as discharge-ready (PW-6): from the notice (or the municipal decision's
+        date) to discharge, withdrawal or today; None when the patient never was."""
+        found = self.ready_periods()
+        if not found:
             return None
-        end = (timezone.localtime(self.discharged_at).date() if self.discharged_at
-               else (today or timezone.localdate()))
-        return max(0, (end - self.discharge_ready_from).days)
+        today = today or timezone.localdate()
+        return sum(p.ready_days(today) for p in found)
+
+    def payable_days(self, today: dt.date | None = None) -> int | None:
+        """Of those, the days the municipality pays for (readiness.py has the rule)."""
+        found = self.ready_periods()
+        if not found:
+            return None
+        today = today or timezone.localdate()
+        return sum(p.payable_days(today) for p in found)
 
 
 class PathwayEvent(models.Model):
@@ -123,6 +143,15 @@ class PathwayEvent(models.Model):
         return f"{self.kind} {self.occurred_at:%Y-%m-%d}"
 
 
+def chain_prefetch() -> models.Prefetch:
+    """Prefetch the notice chain of many pathways (Pathway.ready_periods reads it)."""
+    from .readiness import CHAIN_KINDS
+
+    return models.Prefetch("events", to_attr="chain_events",
+                           queryset=PathwayEvent.objects.filter(kind__in=CHAIN_KINDS)
+                           .order_by("occurred_at", "recorded_at"))
+
+
 EVENT_LABELS: dict[str, Any] = {
     "referral": _("Referral"),
     "meeting_held": _("Collaboration meeting held"),
@@ -130,6 +159,9 @@ EVENT_LABELS: dict[str, Any] = {
     "municipal_decision": _("Municipal decision"),
     "training_date_set": _("Training date set"),
     "admitted": _("Admitted"),
+    "discharge_ready": _("Discharge-ready notice sent"),
+    "discharge_ready_answered": _("Municipality answered the discharge-ready notice"),
+    "discharge_ready_withdrawn": _("Discharge-ready notice withdrawn"),
     "discharged": _("Discharged"),
     "readmitted": _("Readmitted"),
     "phase_changed": _("Phase changed"),

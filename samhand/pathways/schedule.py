@@ -288,7 +288,27 @@ _NAMES = {
     "vulnerable_marked": "Marked vulnerable",
     "vulnerable_cleared": "Vulnerable mark cleared",
     "training_date_set": "Training date set",
+    "discharge_ready": "Discharge-ready notice",
+    "discharge_ready_answered": "Answer to the discharge-ready notice",
+    "discharge_ready_withdrawn": "Discharge-ready notice withdrawn",
 }
+
+
+def ready_state(events: Sequence[tuple[str, dt.datetime]]) -> tuple[str, dt.datetime | None]:
+    """Whether a discharge-ready period is open after ``events`` (sorted): "notice" (a
+    discharge-ready notice not yet withdrawn, nor ended by discharge), "planned" (a
+    municipal decision's date, no notice yet) or "" — and when it was opened. A
+    withdrawal, a discharge or the end of the pathway closes it; a notice replaces a
+    planned date (samhand.pathways.readiness has the rule)."""
+    state, since = "", None
+    for kind, at in events:
+        if kind == "discharge_ready" and state != "notice":
+            state, since = "notice", at
+        elif kind == "municipal_decision" and state == "":
+            state, since = "planned", at
+        elif kind in ("discharge_ready_withdrawn", "discharged", "ended"):
+            state, since = "", None
+    return state, since
 
 
 def _in_hospital(events: list[tuple[str, dt.datetime]]) -> tuple[bool, dt.datetime | None]:
@@ -327,9 +347,23 @@ def validate_event_order(existing: Sequence[tuple[str, dt.datetime]], new_kind: 
         return "Admitted, but the patient is already admitted"
     if new_kind == "readmitted" and inside:
         return "Readmitted, but the patient is already admitted"
-    if new_kind in ("admitted", "readmitted", "discharged") and last_stay is not None \
-            and at < last_stay:
+    if new_kind in ("admitted", "readmitted", "discharged", "discharge_ready",
+                    "discharge_ready_answered", "discharge_ready_withdrawn") \
+            and last_stay is not None and at < last_stay:
         return f"{name} before the previous admission or discharge"
+    ready, ready_since = ready_state(events)
+    if new_kind == "discharge_ready":
+        if not inside:
+            return "Discharge-ready, but the patient is not admitted"
+        if ready == "notice":
+            return "The patient is already discharge-ready"
+    if new_kind == "discharge_ready_answered" and ready != "notice":
+        return "An answer, but no discharge-ready notice is open"
+    if new_kind == "discharge_ready_withdrawn" and ready == "":
+        return "Withdrawn, but the patient is not discharge-ready"
+    if new_kind in ("discharge_ready_answered", "discharge_ready_withdrawn") \
+            and ready_since is not None and at < ready_since:
+        return f"{name} dated before {_NAMES['discharge_ready'].lower()}"
     for needed in _PREREQUISITE.get(new_kind, ()):
         times = [t for k, t in events if k == needed]
         if not times:

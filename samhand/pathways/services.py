@@ -72,6 +72,14 @@ _FIXED_ORDER_MESSAGES = {
     "The patient is already marked vulnerable":
         gettext_lazy("The patient is already marked vulnerable"),
     "The patient is not marked vulnerable": gettext_lazy("The patient is not marked vulnerable"),
+    "Discharge-ready, but the patient is not admitted":
+        gettext_lazy("Discharge-ready, but the patient is not admitted"),
+    "The patient is already discharge-ready":
+        gettext_lazy("The patient is already discharge-ready"),
+    "An answer, but no discharge-ready notice is open":
+        gettext_lazy("An answer, but no discharge-ready notice is open"),
+    "Withdrawn, but the patient is not discharge-ready":
+        gettext_lazy("Withdrawn, but the patient is not discharge-ready"),
 }
 
 
@@ -255,6 +263,18 @@ def record_event(pathway: Pathway, kind: str, *, actor: Actor, grant: Grant | No
         data["discharge_ready_from"] = ready.isoformat()
         pathway.discharge_ready_from = ready
         update.append("discharge_ready_from")
+    if kind == "discharge_ready" and data.get("received_at"):
+        data["received_at"] = _parse_at(data["received_at"], "received_at").isoformat()
+    if kind == "discharge_ready_answered":
+        receive_from = (_parse_date(data["receive_from"], "receive_from")
+                        if data.get("receive_from") else None)
+        can_receive = data.get("can_receive")
+        if can_receive is None:
+            can_receive = receive_from is not None
+        if can_receive and receive_from is None:
+            receive_from = timezone.localtime(occurred).date()
+        data["can_receive"] = bool(can_receive)
+        data["receive_from"] = receive_from.isoformat() if receive_from else None
     if kind == "phase_changed":
         phase = str(data.get("phase", ""))
         if phase not in {p.key for p in template.phases}:
@@ -322,6 +342,34 @@ def record_event(pathway: Pathway, kind: str, *, actor: Actor, grant: Grant | No
     else:
         sync_tasks(pathway, actor=actor)
     return event
+
+
+@transaction.atomic
+def set_discharge_date(pathway: Pathway, receive_from: dt.date | str | None, *, actor: Actor,
+                       at: Any = None, can_receive: bool | None = None,
+                       grant: Grant | None = None, data: dict[str, Any] | None = None,
+                       source: str = PathwayEvent.Source.MESSAGE) -> PathwayEvent:
+    """The municipality's answer with the date it can receive the patient (PW-6, issue 6
+    point 6). With a discharge-ready notice open, it is the answer to that notice
+    (`discharge_ready_answered`: the municipality stops paying from that date); without
+    one, in a template that plans the discharge by decision (LTMV), it is the municipal
+    decision with the final date for utskrivningsklar. `receive_from` None with
+    `can_receive` False: the municipality cannot receive the patient yet."""
+    from .schedule import ready_state
+
+    extra = dict(data or {})
+    state, _since = ready_state(_facts(pathway))
+    if state == "notice":
+        return record_event(pathway, "discharge_ready_answered", actor=actor, grant=grant,
+                            at=at, source=source,
+                            data={**extra, "receive_from": receive_from,
+                                  "can_receive": can_receive})
+    if receive_from is not None and "municipal_decision" in pathway.template.events:
+        return record_event(pathway, "municipal_decision", actor=actor, grant=grant, at=at,
+                            source=source,
+                            data={**extra, "discharge_ready_from": receive_from})
+    raise DomainError(_("There is no discharge-ready notice to answer."), code="no_notice",
+                      field="receive_from")
 
 
 @transaction.atomic

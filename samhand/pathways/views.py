@@ -112,6 +112,7 @@ def _owner_orgs(patient: Patient) -> dict[str, Organisation | None]:
 def _detail_context(request: HttpRequest, patient: Patient, grant: policy.Grant,
                     pathway: Pathway, **forms: Any) -> dict[str, Any]:
     template = pathway.template
+    today = timezone.localdate()
     owners = _owner_orgs(patient)
     gate_views = []
     for status in gates.gates(pathway):
@@ -153,6 +154,9 @@ def _detail_context(request: HttpRequest, patient: Patient, grant: policy.Grant,
         "task_form": forms.get("task_form") or TaskForm(),
         "open_form": forms.get("open_form", ""),
         "days_ready": pathway.days_discharge_ready(),
+        "payable_days": pathway.payable_days(),
+        "ready_periods": [(p, p.ready_days(today), p.payable_days(today))
+                          for p in pathway.ready_periods()],
         "other_pathways": Pathway.objects.filter(patient=patient).exclude(pk=pathway.pk).count(),
     }
 
@@ -198,6 +202,9 @@ def record_event(request: HttpRequest, patient_id: UUID, pathway_id: UUID) -> Ht
             data["discharge_ready_from"] = d["discharge_ready_from"].isoformat()
         if d.get("phase"):
             data["phase"] = d["phase"]
+        if d["kind"] == "discharge_ready_answered":
+            data["receive_from"] = d["receive_from"].isoformat() \
+                if d.get("receive_from") else None
         try:
             svc.record_event(pathway, d["kind"], actor=policy.actor_for(request), grant=grant,
                              at=d.get("at"), data=data, note=d.get("note", ""),

@@ -21,7 +21,7 @@ from samhand.orgs.models import Membership, Organisation
 from samhand.patients.models import CareTeamMember, Patient
 
 from . import gate as gates
-from .models import Pathway, PathwayEvent, Task
+from .models import Pathway, PathwayEvent, Task, chain_prefetch
 
 
 def my_units(user: Any, kinds: tuple[str, ...] | None = None) -> list[Organisation]:
@@ -130,30 +130,31 @@ class ReadyDays:
     municipality: str
     month: dt.date
     days: int = 0
+    payable: int = 0
     patients: int = 0
 
 
 def discharge_ready_report(user: Any, today: dt.date | None = None) -> list[ReadyDays]:
-    """Days as discharge-ready per municipality and month (PW-6): from the municipal
-    decision's date to discharge (or today), each day counted in its own month."""
+    """Days as discharge-ready per municipality and month (PW-6), and of those the days
+    the municipality pays for (samhand.pathways.readiness has the rule), each day counted
+    in its own month. Periods come from the notice chain of each pathway."""
     today = today or timezone.localdate()
     buckets: dict[tuple[str, dt.date], ReadyDays] = {}
     seen: dict[tuple[str, dt.date], set[Any]] = defaultdict(set)
-    qs = (Pathway.objects.filter(discharge_ready_from__isnull=False,
-                                 patient__in=policy.visible_patients(user))
-          .select_related("patient__municipality"))
+    chain = PathwayEvent.objects.filter(pathway=OuterRef("pk"),
+                                        kind__in=("discharge_ready", "municipal_decision"))
+    qs = (Pathway.objects.filter(Exists(chain), patient__in=policy.visible_patients(user))
+          .select_related("patient__municipality")
+          .prefetch_related(chain_prefetch()))
     for p in qs:
-        assert p.discharge_ready_from is not None
-        end = timezone.localtime(p.discharged_at).date() if p.discharged_at else today
-        day = p.discharge_ready_from
         name = p.patient.municipality.name if p.patient.municipality else "–"
-        while day < end:
-            month = day.replace(day=1)
-            key = (name, month)
-            bucket = buckets.setdefault(key, ReadyDays(name, month))
-            bucket.days += 1
-            seen[key].add(p.pk)
-            day += dt.timedelta(days=1)
+        for period in p.ready_periods():
+            for day, paid in period.days(today):
+                key = (name, day.replace(day=1))
+                bucket = buckets.setdefault(key, ReadyDays(name, key[1]))
+                bucket.days += 1
+                bucket.payable += int(paid)
+                seen[key].add(p.pk)
     for key, bucket in buckets.items():
         bucket.patients = len(seen[key])
     return sorted(buckets.values(), key=lambda b: (b.month, b.municipality), reverse=True)

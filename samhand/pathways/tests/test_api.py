@@ -101,7 +101,7 @@ def test_starting_a_pathway_creates_owned_tasks_and_audits(ltmv, api, audit):
     assert response.status_code == 201, response.content
     body = response.json()
     pathway = Pathway.objects.get(pk=body["id"])
-    assert pathway.patient == ltmv.patient_a and pathway.template_version == 1
+    assert pathway.patient == ltmv.patient_a and pathway.template_version == 2
     assert body["template"]["key"] == "ltmv_invasive"
     assert body["phase"]["key"] == "establishment"
     assert body["gates"][0]["key"] == "discharge" and not body["gates"][0]["met"]

@@ -79,11 +79,14 @@ def test_every_template_version_is_a_valid_plan_definition(ltmv, fhir):
     bundle = client.get("/fhir/PlanDefinition?_count=50").json()
     validate(bundle)
     assert {"ltmv-invasive-1", "home-niv-1", "copd-hf-followup-1",
-            "palliative-home-1"} <= ids(bundle)
-    resource = client.get("/fhir/PlanDefinition/ltmv-invasive-1").json()
+            "palliative-home-1", "ltmv-invasive-2"} <= ids(bundle)
+    older = client.get("/fhir/PlanDefinition/ltmv-invasive-1").json()
+    validate(older)
+    assert older["version"] == "1" and older["status"] == "retired"
+    resource = client.get("/fhir/PlanDefinition/ltmv-invasive-2").json()
     validate(resource)
     assert resource["url"] == "urn:samhand:plandefinition:ltmv_invasive"
-    assert resource["version"] == "1" and resource["status"] == "active"
+    assert resource["version"] == "2" and resource["status"] == "active"
     actions = {a["id"]: a for a in resource["action"]}
     visit = actions["first-home-visit"]
     assert visit["trigger"] == [{"type": "named-event", "name": "discharged"}]
@@ -97,8 +100,10 @@ def test_every_template_version_is_a_valid_plan_definition(ltmv, fhir):
 
 def test_plan_definitions_are_searched_by_name_and_status(ltmv, fhir):
     client = fhir(ltmv.gp_a)
-    assert ids(client.get("/fhir/PlanDefinition?name=home_niv").json()) == {"home-niv-1"}
-    assert ids(client.get("/fhir/PlanDefinition?status=retired").json()) == set()
+    assert ids(client.get("/fhir/PlanDefinition?name=home_niv").json()) == {"home-niv-1",
+                                                                          "home-niv-2"}
+    assert ids(client.get("/fhir/PlanDefinition?status=retired").json()) == {
+        "ltmv-invasive-1", "home-niv-1", "copd-hf-followup-1", "palliative-home-1"}
     assert client.get("/fhir/PlanDefinition?status=draft").status_code == 400
     assert client.get("/fhir/PlanDefinition/ltmv-invasive-9").status_code == 404
     assert client.get("/fhir/PlanDefinition?patient=x").status_code == 400
@@ -115,7 +120,7 @@ def test_read_a_care_plan_of_my_patient(ltmv, fhir, audit):
     validate(resource)
     assert resource["status"] == "active" and resource["intent"] == "plan"
     assert resource["subject"]["reference"] == f"Patient/{ltmv.patient_a.pk}"
-    assert resource["instantiatesCanonical"] == ["urn:samhand:plandefinition:ltmv_invasive|1"]
+    assert resource["instantiatesCanonical"] == ["urn:samhand:plandefinition:ltmv_invasive|2"]
     assert resource["period"]["start"]
     task_refs = {a["reference"]["reference"] for a in resource["activity"]}
     assert task_refs == {f"Task/{t.pk}" for t in Task.objects.filter(pathway=pathway)}

@@ -37,7 +37,7 @@ def _event(world, pathway, kind, days_ago, user=None, **kw):
 def test_starting_a_pathway_pins_the_template_and_creates_owned_tasks(ltmv, audit):
     watch = audit()
     pathway = _start(ltmv)
-    assert (pathway.template_key, pathway.template_version) == ("ltmv_invasive", 1)
+    assert (pathway.template_key, pathway.template_version) == ("ltmv_invasive", 2)
     assert pathway.template_hash and pathway.phase == "establishment"
     # Nothing is due before the referral is recorded except start-anchored tasks.
     _event(ltmv, pathway, "referral", 19)
