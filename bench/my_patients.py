@@ -61,7 +61,7 @@ from samhand.demo.synthetic import generate_patients  # noqa: E402
 from samhand.lib.middleware import request_memo_var  # noqa: E402
 from samhand.orgs.models import Membership  # noqa: E402
 from samhand.patients.models import CareTeamMember, Patient  # noqa: E402
-from samhand.web.views.patients import page_of, requested_page  # noqa: E402
+from samhand.web.views.patients import page_of  # noqa: E402
 
 PAGE_SIZE = 25
 ORDER = ("family_name", "given_name", "id")  # the worklist's order (web/views/patients.py)
@@ -271,7 +271,7 @@ def measure(args: argparse.Namespace, user: User, lines: list[str], explains: li
                 qs = qs.filter(Q(family_name__istartswith=word)
                                | Q(given_name__istartswith=word))
             qs = qs.order_by(*ORDER)
-            _page, patients = page_of(qs, requested_page(params.get("page")))
+            _page, patients = page_of(qs, params.get("page"))
             policy.audit_list(request, "samhand.patient.list", patients, query=query)
         finally:
             request_memo_var.reset(token)

@@ -111,7 +111,7 @@ def test_pagination_shows_25_a_page_and_the_total(world: Any) -> None:
     assert AuditEvent.objects.filter(code="samhand.patient.list").count() == 31
 
 
-@pytest.mark.parametrize("asked", ["3", "999", "99999999999999999999999"])
+@pytest.mark.parametrize("asked", ["3", "999", "99999999999999999999999", "0", "-4"])
 def test_a_page_past_the_end_shows_the_last_page_with_the_true_total(
         world: Any, asked: str) -> None:
     add_patients(world, 30, world.hn_a)
@@ -125,7 +125,7 @@ def test_a_page_past_the_end_shows_the_last_page_with_the_true_total(
     assert "Page 2 of 2" in text(response)
 
 
-@pytest.mark.parametrize("asked", ["0", "-4", "two", ""])
+@pytest.mark.parametrize("asked", ["two", "", "1.5"])
 def test_a_page_number_that_is_not_a_page_shows_the_first(world: Any, asked: str) -> None:
     add_patients(world, 30, world.hn_a)
 

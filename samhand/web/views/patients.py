@@ -7,8 +7,8 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.core.paginator import Page, Paginator
-from django.db.models import Count, Prefetch, Q, QuerySet, Window
+from django.core.paginator import Page
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,6 +21,7 @@ from samhand.access import policy
 from samhand.access.models import EmergencyAccessGrant
 from samhand.audit.models import AuditEvent
 from samhand.lib.errors import DomainError
+from samhand.lib.paging import counted_page
 from samhand.orgs.models import Organisation
 from samhand.patients import services
 from samhand.patients.models import CareTeamMember, Consent, Patient
@@ -101,58 +102,17 @@ class _PatientUrl:
         return self.pattern.replace(str(self._KEY), str(patient.pk))
 
 
-class _CountedPaginator(Paginator):
-    """A paginator whose count is already known (from the page query's window count)."""
-
-    def __init__(self, count: int, per_page: int) -> None:
-        super().__init__([], per_page)
-        self._known_count = count
-
-    @property
-    def count(self) -> int:
-        return self._known_count
-
-
-def requested_page(value: str | None) -> int:
-    """The page number asked for; anything that is not a positive number is page 1
-    (as Paginator.get_page), and an absurd one is cut down (it shows the last page)."""
-    try:
-        return min(max(int(value or 1), 1), 1_000_000)
-    except (TypeError, ValueError):
-        return 1
-
-
-def _page_keys(qs: QuerySet[Patient], number: int) -> tuple[list[Any], int | None]:
-    """The page's keys and the list's length in one query: COUNT(*) OVER () is computed
-    over the whole filtered list before LIMIT, so the access filter runs once, not once
-    for the count and once for the page. None as the length when the page is empty."""
-    bottom = (number - 1) * PAGE_SIZE
-    rows = list(qs.annotate(list_length=Window(Count("pk")))
-                .values_list("pk", "list_length")[bottom:bottom + PAGE_SIZE])
-    return [pk for pk, _length in rows], (rows[0][1] if rows else None)
-
-
-def page_of(qs: QuerySet[Patient], number: int) -> tuple[Page[Patient], list[Patient]]:
-    """One page of the (access-filtered, ordered) list, as Paginator.get_page would give
-    it, and its patients with their municipality and care team.
+def page_of(qs: QuerySet[Patient], requested: Any) -> tuple[Page[Patient], list[Patient]]:
+    """One page of the (access-filtered, ordered) list and its patients.
 
     The page's keys come first, with the list's length, so that the sort, LIMIT and count
-    run on the patients alone in one query; then those patients with their joins, for
-    the 25 rows shown, not for every patient on the list (bench/my_patients.py). A page
-    past the end (a stale link) falls back to a COUNT and shows the last page."""
-    keys, length = _page_keys(qs, number)
-    if length is None:
-        length = qs.count() if number > 1 else 0
-        last = max(1, -(-length // PAGE_SIZE))
-        if number > last:
-            number = last
-            keys, _length = _page_keys(qs, number) if length else ([], None)
-    page = _CountedPaginator(length, PAGE_SIZE).page(number)
-    patients = (list(Patient.objects.filter(pk__in=keys).select_related("municipality")
-                     .prefetch_related(_team_prefetch()).order_by(*WORKLIST_ORDER))
-                if keys else [])
-    page.object_list = patients
-    return page, patients
+    run on the patients alone in one query (samhand.lib.paging); then those patients with
+    their municipality and care team, for the 25 rows shown, not for every patient on the
+    list (bench/my_patients.py)."""
+    page = counted_page(qs, requested, PAGE_SIZE, load=lambda keys: list(
+        Patient.objects.filter(pk__in=keys).select_related("municipality")
+        .prefetch_related(_team_prefetch()).order_by(*WORKLIST_ORDER)))
+    return page, list(page.object_list)
 
 
 def _worklist_rows(patients: list[Patient], own_org_ids: set[Any]) -> list[dict[str, Any]]:
@@ -201,7 +161,7 @@ def _worklist_context(request: HttpRequest, *, find_form: FindByNationalIdForm |
     if query:
         qs = _name_filter(qs, query)
     qs = qs.order_by(*WORKLIST_ORDER)
-    page, patients = page_of(qs, requested_page(request.GET.get("page")))
+    page, patients = page_of(qs, request.GET.get("page"))
     policy.audit_list(request, "samhand.patient.list", patients, query=query)
     own_org_ids = {unit.pk} if unit is not None else {org.pk for org in units}
     return {
