@@ -43,3 +43,15 @@ def visible_sets_q(patient: Patient, grant: Grant, prefix: str = "") -> Q:
             sector_q(viewer)).exists():
         return Q()
     return sector_q(viewer, prefix) | Q(**{f"{prefix}organisation__isnull": True})
+
+
+def visible_reports_q(patient: Patient, grant: Grant) -> Q:
+    """The same rule for ISBAR summaries (filter on IsbarReport by its organisation)."""
+    if grant.basis == AuditEvent.Basis.EMERGENCY:
+        return Q()
+    if grant.basis == AuditEvent.Basis.DELEGATION:
+        return Q(pk__in=[])
+    if Consent.objects.active_for(patient, Consent.Scope.SHARE_HEALTH_INFO):
+        return Q()
+    viewer = grant.organisation.sector if grant.organisation else Sector.PRIMARY
+    return sector_q(viewer) | Q(organisation__isnull=True)
