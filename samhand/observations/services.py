@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from samhand.access.policy import Grant
 from samhand.audit.models import AuditEvent
-from samhand.audit.services import Actor, Entry, record, record_many
+from samhand.audit.services import Actor, Entry, chained_at_end, record, record_many
 from samhand.lib.errors import DomainError, Forbidden, NotFound
 from samhand.patients.models import Patient
 
@@ -381,7 +381,9 @@ def ingest_batch(actor: Actor, items: Sequence[BatchItem], *,
     for obs, (item, _p, _s) in zip(sets, rows, strict=True):
         by_patient.setdefault(item.patient.pk, []).append(obs)
         grants[item.patient.pk] = item.grant
-    with transaction.atomic():
+    # The batch's audit rows (one per patient, and those of the alerts and tasks the
+    # rules raise) join the chain together at the end: one lock, one COPY.
+    with transaction.atomic(), chained_at_end():
         _insert(sets, vitals)
         record_many(actor, [
             Entry("samhand.observation.recorded", A.CREATE, patient_id=pid,
