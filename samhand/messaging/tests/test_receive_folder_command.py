@@ -27,3 +27,26 @@ def test_a_dropped_file_is_received_and_acknowledged_in_the_out_folder(world, tm
     assert not list((tmp_path / "in").iterdir())
     assert InboundMessage.objects.get().status == "accepted"
     assert set(Transmission.objects.values_list("via", flat=True)) == {"folder"}
+
+
+def test_files_are_received_in_batches_and_a_copy_in_the_same_batch_gets_the_first_answer(
+        world, tmp_path):
+    name = "HospitalNotification_Ex_STIN_A.json"
+    danish_patient(world)
+    register_receivers(world, load(name))
+    (tmp_path / "in").mkdir()
+    again = fhirmsg.dumps(fhirmsg.restamp(load(name)))
+    for file, data in (("a.json", raw(name)), ("b.json", again), ("c.json", b"[]")):
+        (tmp_path / "in" / file).write_bytes(data)
+    call_command("messaging-receive-folder", str(tmp_path), "--once", "--batch", "2",
+                 verbosity=0)
+    first = json.loads((tmp_path / "out" / "a.ack.json").read_text())
+    copy = json.loads((tmp_path / "out" / "b.ack.json").read_text())
+    assert fhirmsg.ack_summary(first)[1] == "ok"
+    assert copy["entry"] == first["entry"]  # the first acknowledgement, again
+    assert (tmp_path / "out" / "c.ack.json").exists()
+    assert sorted(p.name for p in (tmp_path / "done").iterdir()) == ["a.json", "b.json",
+                                                                     "c.json"]
+    assert InboundMessage.objects.count() == 1
+    assert sorted(Transmission.objects.values_list("outcome", flat=True)) == [
+        "duplicate", "processed", "unreadable"]

@@ -8,6 +8,9 @@ file moves to `DIR/done/`. A file is only read once complete: writers should wri
 
     samhand messaging-receive-folder /srv/samhand/drop            watch (every 2 s)
     samhand messaging-receive-folder /srv/samhand/drop --once     one pass
+
+Up to `--batch` files (default 100) are received in one transaction (group commit);
+each message still gets its own answer, and a message that fails only fails itself.
 """
 
 from __future__ import annotations
@@ -21,22 +24,30 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from samhand.messaging.models import Transmission
-from samhand.messaging.receive import receive
+from samhand.messaging.receive import receive_many
+
+BATCH_SIZE = 100
 
 
-def process_folder(root: Path) -> int:
+def process_folder(root: Path, batch_size: int = BATCH_SIZE) -> int:
+    """One pass: the files in batches of `batch_size`, each batch in one transaction
+    (`receive_many`); answers are written and files moved only after its COMMIT."""
     incoming, out, done = root / "in", root / "out", root / "done"
     for folder in (incoming, out, done):
         folder.mkdir(parents=True, exist_ok=True)
+    paths = sorted(incoming.glob("*.json"))
     count = 0
-    for path in sorted(incoming.glob("*.json")):
-        reply = receive(path.read_bytes(), via=Transmission.Via.FOLDER)
-        target = out / f"{path.stem}.ack.json"
-        tmp = target.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(reply.body, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, target)
-        os.replace(path, done / path.name)
-        count += 1
+    for start in range(0, len(paths), max(1, batch_size)):
+        batch = paths[start:start + max(1, batch_size)]
+        replies = receive_many([path.read_bytes() for path in batch],
+                               via=Transmission.Via.FOLDER)
+        for path, reply in zip(batch, replies, strict=True):
+            target = out / f"{path.stem}.ack.json"
+            tmp = target.with_suffix(".json.tmp")
+            tmp.write_text(json.dumps(reply.body, ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp, target)
+            os.replace(path, done / path.name)
+            count += 1
     return count
 
 
@@ -47,11 +58,13 @@ class Command(BaseCommand):
         parser.add_argument("directory")
         parser.add_argument("--once", action="store_true")
         parser.add_argument("--interval", type=float, default=2.0)
+        parser.add_argument("--batch", type=int, default=BATCH_SIZE,
+                            help="messages per transaction (default %(default)s)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         root = Path(options["directory"])
         while True:
-            count = process_folder(root)
+            count = process_folder(root, options["batch"])
             if count and options["verbosity"] > 0:
                 self.stdout.write(f"received {count}")
             if options["once"]:
