@@ -9,6 +9,20 @@ the home-nursing unit on the patient's care team, once per episode (a stable
 `sweep()` (the `samhand observations-sweep` worker) escalates alerts nobody has
 acknowledged in time to the next level — home nursing → GP (legevakt out of office
 hours) → the hospital — and raises alerts for missed observations. It is idempotent.
+
+Values that normalise (`settle_normalised`): when a finished set scores below the
+patient's threshold with risk "low" (so no red parameter), the open NEWS2 alerts of the
+patient (high, medium, red — and their escalations) are settled:
+
+* an alert somebody has acknowledged is closed, with a note naming the set's NEWS2,
+  time and who recorded it, and audited (samhand.observation.alert_normalised);
+* an alert nobody has acknowledged is NOT closed. Clinically a high score that nobody
+  has seen must still be seen: the normal set may be a wrong measurement, or taken
+  after the patient was given oxygen by a relative. It stays open and keeps escalating;
+  its text gets a line "values normal again … — acknowledge to close", and once it is
+  acknowledged the sweep (or the acknowledgement page at once) closes it with the note.
+
+Rising-trend alerts are left to people: a trend is about the direction, not the level.
 """
 
 from __future__ import annotations
@@ -248,7 +262,9 @@ def evaluate_set(actor: Actor, obs: ObservationSet) -> list[Any]:
                                limit=max(rules.trend_window - 1, 1))[obs.patient_id] \
         if _trend_possible(obs, rules) else []
     breaches = breaches_for(obs, rules, previous)
-    return dispatch(actor, obs.patient, breaches, source_id=obs.pk)
+    raised = dispatch(actor, obs.patient, breaches, source_id=obs.pk)
+    settle_normalised(actor, obs, rules)
+    return raised
 
 
 def evaluate_batch(actor: Actor, by_patient: dict[Any, list[ObservationSet]]) -> int:
@@ -266,7 +282,102 @@ def evaluate_batch(actor: Actor, by_patient: dict[Any, list[ObservationSet]]) ->
         breaches = breaches_for(obs, rules.get(pid, DEFAULTS), previous.get(pid, []))
         if breaches:
             raised += len(dispatch(actor, obs.patient, breaches, source_id=obs.pk))
+    normal = {pid: o for pid, o in newest.items() if is_normal(o, rules.get(pid, DEFAULTS))}
+    if normal:
+        # One query for the whole batch; most patients have no open NEWS2 alert.
+        by_patient: dict[Any, list[Any]] = {}
+        for alert in _open_news2_alerts().filter(patient_id__in=list(normal)):
+            by_patient.setdefault(alert.patient_id, []).append(alert)
+        for pid, alerts in by_patient.items():
+            settle_normalised(actor, normal[pid], rules.get(pid, DEFAULTS), alerts=alerts)
     return raised
+
+
+# --------------------------------------------------------------------------- normalising
+
+# The NEWS2 level alerts (and their escalations ">L1", ">L2"), not the trend.
+NEWS2_LEVEL_EPISODES = rf"^{SOURCE}:news2:(high|medium|red)(>L[0-9]+)?$"
+NORMAL_MARK = "\n↳ "
+
+
+def is_normal(obs: ObservationSet, rules: EscalationSettings) -> bool:
+    """Below the patient's threshold, risk "low" (no single red parameter)."""
+    return (obs.status == ObservationSet.Status.FINAL and obs.news2_total is not None
+            and obs.news2_risk == "low" and obs.news2_total < rules.news2_threshold
+            and not obs.red_parameters)
+
+
+def _open_news2_alerts() -> Any:
+    from samhand.alerts.models import Alert
+
+    return Alert.objects.filter(episode_key__regex=NEWS2_LEVEL_EPISODES,
+                                closed_at__isnull=True)
+
+
+def normalised_note(obs: ObservationSet) -> str:
+    who = obs.recorded_by.get_full_name() if obs.recorded_by else _("the patient or a relative")
+    return _("Values normalised: NEWS2 %(total)s at %(at)s, recorded by %(who)s.") % {
+        "total": obs.news2_total, "who": who,
+        "at": timezone.localtime(obs.taken_at, OSLO).strftime("%d.%m.%Y %H:%M")}
+
+
+def settle_normalised(actor: Actor, obs: ObservationSet, rules: EscalationSettings, *,
+                      alerts: list[Any] | None = None) -> int:
+    """Close the patient's acknowledged NEWS2 alerts raised before this normal set; mark
+    the unacknowledged ones "normal again, acknowledge to close". Returns the number
+    closed. Nothing happens when the set is not normal."""
+    if not is_normal(obs, rules):
+        return 0
+    from samhand.alerts.models import Alert
+    from samhand.alerts.services import close
+
+    if alerts is None:
+        alerts = list(_open_news2_alerts().filter(patient_id=obs.patient_id))
+    closed = 0
+    note = normalised_note(obs)
+    for alert in alerts:
+        if alert.raised_at >= obs.taken_at:
+            continue  # the set is not newer than the alert: it says nothing about it
+        if alert.acknowledged_at is not None:
+            close(alert, actor, note)
+            record(actor, "samhand.observation.alert_normalised", AuditEvent.Action.UPDATE,
+                   patient_id=obs.patient_id, object_type="Flag",
+                   object_ids=[alert.pk, obs.pk])
+            closed += 1
+            continue
+        text = alert.text.split(NORMAL_MARK)[0] + NORMAL_MARK + _(
+            "%(note)s Not closed: acknowledge the alert to close it.") % {"note": note}
+        Alert.objects.filter(pk=alert.pk, closed_at__isnull=True).update(text=text)
+    return closed
+
+
+def close_acknowledged_normalised(now: dt.datetime | None = None) -> int:
+    """Sweep: acknowledged NEWS2 alerts whose patient's latest set since the alert is
+    normal are closed (the acknowledgement came after the values normalised)."""
+    actor = Actor(client="system")
+    closed = 0
+    alerts = list(_open_news2_alerts().filter(acknowledged_at__isnull=False))
+    rules = settings_for({a.patient_id for a in alerts})
+    for alert in alerts:
+        closed += settle_acknowledged(actor, alert, rules.get(alert.patient_id, DEFAULTS))
+    return closed
+
+
+def settle_acknowledged(actor: Actor, alert: Any,
+                        rules: EscalationSettings | None = None) -> int:
+    """An acknowledged NEWS2 alert is closed when the patient's latest set since it was
+    raised is normal (1), else left open (0)."""
+    if alert.acknowledged_at is None or alert.closed_at is not None or not \
+            _open_news2_alerts().filter(pk=alert.pk).exists():
+        return 0
+    rules = rules or settings_for([alert.patient_id]).get(alert.patient_id, DEFAULTS)
+    latest = (ObservationSet.objects.filter(
+        patient_id=alert.patient_id, status=ObservationSet.Status.FINAL,
+        news2_total__isnull=False, taken_at__gt=alert.raised_at)
+        .select_related("recorded_by").order_by("-taken_at").first())
+    if latest is None:
+        return 0
+    return settle_normalised(actor, latest, rules, alerts=[alert])
 
 
 # --------------------------------------------------------------------------- the sweep
@@ -352,4 +463,5 @@ def missed_observations(now: dt.datetime | None = None) -> int:
 
 
 def sweep(now: dt.datetime | None = None) -> dict[str, int]:
-    return {"escalated": escalate_overdue(now), "missed": missed_observations(now)}
+    return {"escalated": escalate_overdue(now), "missed": missed_observations(now),
+            "normalised": close_acknowledged_normalised(now)}

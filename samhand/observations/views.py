@@ -553,12 +553,17 @@ def acknowledge_alert(request: HttpRequest, patient_id: UUID, alert_id: UUID) ->
         return render_error(request, 403, _("You may not change this record"),
                             _("You can see this patient, but not change the record."))
     try:
-        acknowledge(alert, request.user, note=request.POST.get("note", "")[:500],
-                    actor=policy.actor_for(request))
+        alert = acknowledge(alert, request.user, note=request.POST.get("note", "")[:500],
+                            actor=policy.actor_for(request))
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("You have acknowledged the alert. You act on it now."))
+        from .escalation import settle_acknowledged
+
+        if settle_acknowledged(policy.actor_for(request), alert):
+            messages.info(request, _("The values have normalised since, so the alert is "
+                                     "closed."))
     target = request.POST.get("next", "")
     if target == "isbar":
         return redirect(reverse("observations:isbar_new", args=[patient.pk]) +

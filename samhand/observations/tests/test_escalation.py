@@ -101,7 +101,7 @@ def test_an_unacknowledged_alert_goes_to_the_gp_then_the_hospital(world, as_user
         record(world, as_user, VITALS_HIGH)
     first = Alert.objects.get()
     with time_machine.travel(OFFICE + dt.timedelta(minutes=10), tick=False):
-        assert sweep() == {"escalated": 0, "missed": 0}
+        assert sweep() == {"escalated": 0, "missed": 0, "normalised": 0}
     watch = audit()
     with time_machine.travel(OFFICE + dt.timedelta(minutes=16), tick=False):
         assert sweep()["escalated"] == 1
