@@ -285,10 +285,10 @@ def evaluate_batch(actor: Actor, by_patient: dict[Any, list[ObservationSet]]) ->
     normal = {pid: o for pid, o in newest.items() if is_normal(o, rules.get(pid, DEFAULTS))}
     if normal:
         # One query for the whole batch; most patients have no open NEWS2 alert.
-        by_patient: dict[Any, list[Any]] = {}
+        open_alerts: dict[Any, list[Any]] = {}
         for alert in _open_news2_alerts().filter(patient_id__in=list(normal)):
-            by_patient.setdefault(alert.patient_id, []).append(alert)
-        for pid, alerts in by_patient.items():
+            open_alerts.setdefault(alert.patient_id, []).append(alert)
+        for pid, alerts in open_alerts.items():
             settle_normalised(actor, normal[pid], rules.get(pid, DEFAULTS), alerts=alerts)
     return raised
 
