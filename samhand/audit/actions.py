@@ -54,6 +54,8 @@ ACTION_SENTENCES: dict[str, Promise] = {
     "samhand.message.read": _("Read the messages about the patient"),
     "samhand.message.search": _("Looked up the messages about the patient"),
     "samhand.message.inspected": _("Inspected a message about the patient in the operator queue"),
+    "samhand.message.corrected": _("Corrected a message about the patient that was not "
+                                   "delivered, and sent it as a new message"),
     # end samhand.messaging
     # The audit log itself
     "samhand.access_log.read": _("Looked at the access log"),

@@ -59,7 +59,7 @@ OUT_STATUSES = [s.value for s in OutboundMessage.Status]
 IN_STATUSES = [s.value for s in InboundMessage.Status]
 COMMUNICATION_STATUS = {"pending": "in-progress", "sent": "in-progress",
                         "delivered": "completed", "failed": "not-done",
-                        "cancelled": "stopped"}
+                        "cancelled": "stopped", "superseded": "stopped"}
 S = HospitalStay.State
 ENCOUNTER_STATUS = {S.ACUTE_AMBULANT: "in-progress", S.ADMITTED: "in-progress",
                     S.ON_LEAVE: "onleave", S.DISCHARGED: "finished", S.DECEASED: "finished",
@@ -307,7 +307,8 @@ class MessageHeaderType(ResourceType):
         _id_param(),
         _param("patient", "reference", "The patient: Patient/<id>."),
         _param("focus", "reference", "The patient the message is about: Patient/<id>."),
-        _param("status", "token", "Sent: pending, sent, delivered, failed, cancelled; "
+        _param("status", "token", "Sent: pending, sent, delivered, failed, cancelled, "
+               "superseded; "
                "received: accepted, rejected."),
         _param("event", "token", "The message's event code, e.g. hospital-notification-message "
                "or plo-admission-notice."),

@@ -33,39 +33,42 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from samhand.audit.services import Actor, record
+from samhand.lib.errors import Conflict, DomainError
 from samhand.orgs.models import Organisation
 from samhand.patients.models import Patient
 
 from . import bundle as fhirmsg
 from . import effects
-from .bundle import Message
+from .bundle import Message, Problem
 from .codes import AckCode
-from .models import OutboundMessage, Partner, Transmission
+from .models import CareMessage, OutboundAttempt, OutboundMessage, Partner, Transmission
 
 logger = logging.getLogger("samhand.messaging")
 WORKER_ACTOR = Actor(client="system", role="messaging-worker")
 
 
-def _setting(name: str, default: int) -> int:
-    return int(getattr(settings, name, default))
+def _setting(name: str) -> int:
+    """A messaging setting; samhand/settings.py declares each one with its default."""
+    return int(getattr(settings, name))
 
 
 def resend_seconds() -> int:
-    return _setting("SAMHAND_MESSAGE_RESEND_SECONDS", 30 * 60)
+    return _setting("SAMHAND_MESSAGE_RESEND_SECONDS")
 
 
 def max_resends() -> int:
-    return _setting("SAMHAND_MESSAGE_MAX_RESENDS", 2)
+    return _setting("SAMHAND_MESSAGE_MAX_RESENDS")
 
 
 def give_up_seconds() -> int:
-    return _setting("SAMHAND_MESSAGE_GIVE_UP_SECONDS", 24 * 3600)
+    return _setting("SAMHAND_MESSAGE_GIVE_UP_SECONDS")
 
 
 def http_timeout() -> int:
-    return _setting("SAMHAND_MESSAGE_HTTP_TIMEOUT", 30)
+    return _setting("SAMHAND_MESSAGE_HTTP_TIMEOUT")
 
 
 # --------------------------------------------------------------------------- writing
@@ -100,6 +103,8 @@ def settle_acknowledgement(message: Message, raw: bytes, *, via: str) -> Any:
     with transaction.atomic():
         out = OutboundMessage.objects.select_for_update().filter(header_id=acked).first()
         if out is not None:
+            OutboundAttempt.objects.filter(message=out, bundle_id=out.bundle_id[:64]).update(
+                ack_code=code[:16], answered_at=timezone.now())
             _settle(out, code, message.bundle, timezone.now())
     return Reply(200, fhirmsg.operation_outcome([]), outcome="acknowledgement")
 
@@ -107,7 +112,8 @@ def settle_acknowledgement(message: Message, raw: bytes, *, via: str) -> Any:
 def _settle(out: OutboundMessage, code: str, ack: dict[str, Any] | None,
             now: dt.datetime) -> None:
     """Apply an acknowledgement to a locked outbox row."""
-    if out.status in (OutboundMessage.Status.DELIVERED, OutboundMessage.Status.CANCELLED):
+    if out.status in (OutboundMessage.Status.DELIVERED, OutboundMessage.Status.CANCELLED,
+                      OutboundMessage.Status.SUPERSEDED):
         return
     if out.status == OutboundMessage.Status.FAILED and code != AckCode.OK:
         return
@@ -195,11 +201,14 @@ def _claim(now: dt.datetime, limit: int) -> list[tuple[OutboundMessage, bytes]]:
             if out.attempts > 0:
                 out.content = fhirmsg.restamp(out.content, now)
                 out.bundle_id = out.content["id"]
+            resend = out.status == OutboundMessage.Status.SENT
             out.attempts += 1
             out.sent_at = now
             # If nothing settles it (crash, silence), it is due again after the resend time.
             out.next_attempt_at = now + dt.timedelta(seconds=resend_seconds())
             out.save()
+            OutboundAttempt.objects.create(message=out, bundle_id=out.bundle_id[:64], at=now,
+                                           resend=resend)
             claimed.append((out, fhirmsg.dumps(out.content)))
     return claimed
 
@@ -207,7 +216,7 @@ def _claim(now: dt.datetime, limit: int) -> list[tuple[OutboundMessage, bytes]]:
 def _backoff(attempts: int) -> dt.timedelta:
     """Receiver not reached: 2, 4, 8 … seconds, at most SAMHAND_MESSAGE_RETRY_MAX_SECONDS
     (60), jittered so that a restarted receiver is not hit by every sender at once."""
-    cap = min(resend_seconds(), _setting("SAMHAND_MESSAGE_RETRY_MAX_SECONDS", 60))
+    cap = min(resend_seconds(), _setting("SAMHAND_MESSAGE_RETRY_MAX_SECONDS"))
     base = min(cap, 2 ** min(attempts, 16))
     return dt.timedelta(seconds=base * (0.5 + random.random() / 2))  # noqa: S311
 
@@ -216,6 +225,7 @@ def _after_send(out_id: Any, answer: Answer, now: dt.datetime) -> str:
     with transaction.atomic():
         out = OutboundMessage.objects.select_for_update().select_related("receiver").get(
             pk=out_id)
+        _note_attempt(out, answer, now)
         if out.status not in OutboundMessage.OPEN:
             return out.status
         ack = None
@@ -244,6 +254,22 @@ def _after_send(out_id: Any, answer: Answer, now: dt.datetime) -> str:
         return out.status
 
 
+def _note_attempt(out: OutboundMessage, answer: Answer, now: dt.datetime) -> None:
+    """What the receiver answered to this transmission (the attempt row of its Bundle.id)."""
+    ack_code = ""
+    if answer.body:
+        try:
+            parsed = json.loads(answer.body)
+            if isinstance(parsed, dict) and parsed.get("resourceType") == "Bundle":
+                ack_code = fhirmsg.ack_summary(parsed)[1][:16]
+        except ValueError:
+            ack_code = ""
+    OutboundAttempt.objects.filter(message=out, bundle_id=out.bundle_id[:64],
+                                   answered_at__isnull=True).update(
+        http_status=answer.status, error=answer.error[:500], ack_code=ack_code,
+        answered_at=now)
+
+
 def send_due(*, limit: int = 50, transport: Transport = http_transport,
              now: dt.datetime | None = None) -> dict[str, int]:
     """One round of the worker. Returns counts by resulting status."""
@@ -257,30 +283,94 @@ def send_due(*, limit: int = 50, transport: Transport = http_transport,
 
 # --------------------------------------------------------------------------- the operator
 
+class CorrectionRefused(DomainError):
+    """A corrected message that would not pass the receiver's checks: nothing is stored."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        first = problems[0]
+        super().__init__(_("The corrected message was not sent. Fix the element %(path)s: "
+                           "%(text)s") % {"path": first.path, "text": first.text},
+                         code=first.code, field=first.path)
+        self.problems = problems
+
+
+def _renewed(content: dict[str, Any]) -> dict[str, Any]:
+    """The message as a new message: a new MessageHeader.id (the Provenance pointing at
+    the header follows it) and a new Bundle.id and timestamp."""
+    bundle = json.loads(json.dumps(content))
+    header = bundle["entry"][0]["resource"]
+    old_header = header["id"]
+    header["id"] = fhirmsg.new_id()
+    for entry in bundle["entry"]:
+        res = entry["resource"]
+        if res.get("resourceType") == "Provenance":
+            for target in res.get("target") or []:
+                if target.get("reference") == f"MessageHeader/{old_header}":
+                    target["reference"] = f"MessageHeader/{header['id']}"
+        if res.get("resourceType") == "MessageHeader":
+            entry["fullUrl"] = f"MessageHeader/{header['id']}"
+    return fhirmsg.restamp(bundle)
+
+
+def check_correction(out: OutboundMessage, text: str) -> dict[str, Any]:
+    """The corrected content (JSON text) as a new message Bundle, checked exactly as the
+    receiver checks it (bundle.check), for the same event and receiver. Raises
+    CorrectionRefused naming the element."""
+    try:
+        content = json.loads(text)
+    except ValueError as exc:
+        line = getattr(exc, "lineno", 0)
+        raise CorrectionRefused([Problem("Bundle", "MSG_UNKNOWN_CONTENT", _(
+            "the text is not valid JSON (line %(line)s)") % {"line": line})]) from None
+    if not isinstance(content, dict) or not isinstance(content.get("entry"), list) or \
+            not Message(content).header:
+        raise CorrectionRefused([Problem("Bundle.entry[0]", "MSG_RESOURCE_REQUIRED", _(
+            "a message Bundle must start with its MessageHeader"))])
+    bundle = _renewed(content)
+    message = Message(bundle)
+    from .receive import max_attachment_bytes
+
+    problems = fhirmsg.check(message, max_attachment_bytes=max_attachment_bytes())
+    if message.event != out.event:
+        problems.insert(0, Problem(fhirmsg.element_path(0, "eventCoding"), "MSG_UNKNOWN_EVENT",
+                                   _("a correction cannot change the kind of message "
+                                     "(%(event)s)") % {"event": out.event}))
+    receiver = fhirmsg.identifiers(message.primary_receiver())
+    wanted = {v for v in (out.receiver.her_id, out.receiver.sor_id, out.receiver.gln) if v}
+    if not wanted & set(receiver.values()):
+        index = next((i for i, use, _d in message.destinations() if use == "primary"), 0)
+        problems.insert(0, Problem(
+            fhirmsg.element_path(0, "destination", index, "receiver"),
+            "MSG_Receiver_Identifier_UNKNOWN",
+            _("a correction goes to the same receiver (%(name)s)") % {
+                "name": out.receiver.name}))
+    if problems:
+        raise CorrectionRefused(problems)
+    return bundle
+
+
 def resend_as_new(out: OutboundMessage, actor: Actor,
-                  content: dict[str, Any] | None = None) -> OutboundMessage:
-    """A failed message, possibly corrected, sent as a new message (new Bundle.id and
-    MessageHeader.id: changed content is a new message)."""
+                  content: str | None = None) -> OutboundMessage:
+    """A failed message, possibly corrected (`content`: the edited JSON), sent as a new
+    message (new Bundle.id and MessageHeader.id: changed content is a new message).
+    The original is marked superseded and points at the new one. A correction is
+    checked like the receiver checks it before anything is stored."""
     with transaction.atomic():
-        out = OutboundMessage.objects.select_for_update().get(pk=out.pk)
-        bundle = json.loads(json.dumps(content or out.content))
-        header = bundle["entry"][0]["resource"]
-        old_header = header["id"]
-        header["id"] = fhirmsg.new_id()
-        for entry in bundle["entry"]:
-            res = entry["resource"]
-            if res.get("resourceType") == "Provenance":
-                for target in res.get("target") or []:
-                    if target.get("reference") == f"MessageHeader/{old_header}":
-                        target["reference"] = f"MessageHeader/{header['id']}"
-            if res.get("resourceType") == "MessageHeader":
-                entry["fullUrl"] = f"MessageHeader/{header['id']}"
-        bundle = fhirmsg.restamp(bundle)
+        out = OutboundMessage.objects.select_for_update().select_related("receiver").get(
+            pk=out.pk)
+        if out.status != OutboundMessage.Status.FAILED:
+            raise Conflict(_("Only a message that was not delivered can be sent again."),
+                           code="not_failed")
+        bundle = check_correction(out, content) if content is not None else \
+            _renewed(out.content)
         new = enqueue(bundle, sender=out.sender, receiver=out.receiver, patient=out.patient,
                       sending_organisation=out.sending_organisation, event_at=out.event_at)
-        out.status, out.replaced_by = OutboundMessage.Status.CANCELLED, new
+        out.status, out.replaced_by = OutboundMessage.Status.SUPERSEDED, new
         out.save(update_fields=["status", "replaced_by"])
-        record(actor, "samhand.message.resent", "U", patient_id=out.patient_id,
+        # The thread shows the message that is on its way now.
+        CareMessage.objects.filter(outbound=out).update(outbound=new)
+        record(actor, "samhand.message.corrected" if content is not None else
+               "samhand.message.resent", "U", patient_id=out.patient_id,
                object_type="MessageHeader", object_ids=[out.header_id, new.header_id],
                recipient=out.receiver.organisation)
     return new
@@ -313,8 +403,7 @@ def overdue_admission_notices(now: dt.datetime | None = None) -> int:
     """Alert the sending unit when an admission notice is not acknowledged in time
     (SAMHAND_MESSAGE_ADMISSION_ACK_ALERT_SECONDS, default 15 minutes); idempotent."""
     now = now or timezone.now()
-    limit = now - dt.timedelta(seconds=_setting("SAMHAND_MESSAGE_ADMISSION_ACK_ALERT_SECONDS",
-                                                15 * 60))
+    limit = now - dt.timedelta(seconds=_setting("SAMHAND_MESSAGE_ADMISSION_ACK_ALERT_SECONDS"))
     count = 0
     for out in OutboundMessage.objects.filter(
             status__in=OutboundMessage.OPEN, event_at__lt=limit,

@@ -188,9 +188,16 @@ def build_care_communication(*, patient: Patient, sender: Partner, receiver: Par
     # each with the organisation that wrote it and, for text, its author and phone.
     earlier_resources: list[dict[str, Any]] = []
     if thread is not None and activity in (Activity.REPLY, Activity.FORWARD):
+        # Who wrote the received segments: the receiver of a reply; on a forward the
+        # thread's earlier counterpart, which is not the new receiver.
+        them = f"Organization/{receiver_id}"
+        if activity == Activity.FORWARD and thread.counterpart is not None and \
+                thread.counterpart.pk != receiver.pk:
+            counterpart_id = new_id()
+            earlier_resources.append(thread.counterpart.party.resource(counterpart_id))
+            them = f"Organization/{counterpart_id}"
         for earlier in thread.messages.order_by("sent_at"):
-            wrote = f"Organization/{receiver_id}" if earlier.direction == \
-                CareMessage.Direction.IN else sender_ref
+            wrote = them if earlier.direction == CareMessage.Direction.IN else sender_ref
             for seg in earlier.segments:
                 if not seg.get("new", True):
                     continue

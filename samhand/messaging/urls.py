@@ -8,7 +8,7 @@ Declare each route's policy in tests/route_policies.py (see samhand/tests_securi
 
 from django.urls import URLPattern, path
 
-from . import views, views_process
+from . import views, views_operator, views_process
 
 app_name = "messaging"
 urlpatterns: list[URLPattern] = [
@@ -19,7 +19,17 @@ urlpatterns: list[URLPattern] = [
          name="thread"),
     path("patients/<uuid:patient_id>/messages/<uuid:thread_id>/reply/", views.reply,
          name="reply"),
-    path("messages/operator/", views.operator_queue, name="operator_queue"),
-    path("messages/operator/<uuid:outbound_id>/resend/", views.operator_resend,
+    path("patients/<uuid:patient_id>/messages/<uuid:thread_id>/forward/", views.forward,
+         name="forward"),
+    path("messages/operator/", views_operator.operator_queue, name="operator_queue"),
+    path("messages/operator/timeliness/", views_operator.operator_timeliness,
+         name="operator_timeliness"),
+    path("messages/operator/<uuid:outbound_id>/", views_operator.operator_outbound,
+         name="operator_outbound"),
+    path("messages/operator/<uuid:outbound_id>/correct/", views_operator.operator_correct,
+         name="operator_correct"),
+    path("messages/operator/<uuid:outbound_id>/resend/", views_operator.operator_resend,
          name="operator_resend"),
+    path("messages/operator/received/<int:transmission_id>/",
+         views_operator.operator_received, name="operator_received"),
 ]

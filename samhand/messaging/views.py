@@ -25,13 +25,12 @@ from django.views.decorators.http import require_http_methods
 
 from samhand.access import policy
 from samhand.audit.models import AuditEvent
-from samhand.audit.services import record
 from samhand.orgs.models import Organisation
 from samhand.patients.models import Consent, Patient
 
 from . import codes
 from .codes import Activity
-from .models import CareThread, OutboundMessage, Partner, ThreadRead, Transmission
+from .models import CareThread, OutboundMessage, Partner, ThreadRead
 from .stays import stays_for
 from .threads import send_care_communication
 
@@ -135,6 +134,35 @@ CATEGORY_LABELS: dict[str, Any] = {
 }
 
 
+EVENT_LABELS: dict[str, Any] = {
+    "care-communication-message": gettext_lazy("Care communication"),
+    "hospital-notification-message": gettext_lazy("Hospital notification"),
+    "acknowledgement-message": gettext_lazy("Acknowledgement"),
+    "empty-message": gettext_lazy("Empty message"),
+    "homecareobservation-message": gettext_lazy("Home care observation"),
+    "plo-admission-notice": gettext_lazy("Admission notice"),
+    "plo-admission-report": gettext_lazy("Admission report"),
+    "plo-health-info-application": gettext_lazy("Health information and application"),
+    "plo-discharge-ready": gettext_lazy("Discharge-ready notice"),
+    "plo-discharge-ready-withdrawn": gettext_lazy("Discharge-ready notice withdrawn"),
+    "plo-municipal-decision": gettext_lazy("Municipal answer and decision"),
+    "plo-discharge-report": gettext_lazy("Discharge report"),
+    "plo-medical-info": gettext_lazy("Medical information"),
+    "plo-health-info-to-gp": gettext_lazy("Health information to the GP"),
+    "plo-medication-info": gettext_lazy("Medication information"),
+    "plo-service-info": gettext_lazy("Service information"),
+    "plo-request": gettext_lazy("Request"),
+    "plo-answer": gettext_lazy("Answer to a request"),
+    "plo-deviation": gettext_lazy("Deviation notice"),
+    "plo-meeting-minutes": gettext_lazy("Minutes of a collaboration meeting"),
+    "plo-isbar": gettext_lazy("ISBAR summary"),
+}
+
+
+def event_label(event: str) -> Any:
+    return EVENT_LABELS.get(event, event)
+
+
 def _author(request: HttpRequest) -> str:
     user = request.user
     return (user.get_full_name() or user.get_username()) if user.is_authenticated else ""
@@ -233,37 +261,50 @@ def reply(request: HttpRequest, patient_id: UUID, thread_id: UUID) -> HttpRespon
                   status=200 if form.is_bound is False or form.is_valid() else 422)
 
 
-@require_http_methods(["GET"])
-def operator_queue(request: HttpRequest) -> HttpResponse:
-    """Messages not delivered, and received messages that could not be processed or
-    matched to a patient — for staff (is_staff) only. No patient names: ids only."""
-    user = request.user
-    if not (user.is_authenticated and user.is_staff):
-        raise Http404
-    failed = OutboundMessage.objects.filter(status=OutboundMessage.Status.FAILED).select_related(
-        "receiver")[:100]
-    problems = Transmission.objects.filter(outcome__in=[
-        Transmission.Outcome.UNREADABLE, Transmission.Outcome.REJECTED,
-        Transmission.Outcome.FAILED, Transmission.Outcome.BUNDLE_REUSED]).defer("raw").order_by(
-        "-received_at")[:100]
-    record(policy.actor_for(request), "samhand.message.search", "E",
-           object_type="MessageHeader", query="operator queue")
-    return render(request, "messaging/operator_queue.html", {"failed": failed,
-                                                             "problems": problems})
+class ForwardForm(forms.Form):
+    receiver = forms.ModelChoiceField(label=gettext_lazy("Forward to"),
+                                      queryset=Partner.objects.none())
+    text = forms.CharField(label=gettext_lazy("Your note to the receiver"), max_length=10000,
+                           required=False, widget=forms.Textarea(attrs={"rows": 4}),
+                           help_text=gettext_lazy("Optional. The whole thread is sent with "
+                                                  "it, attachments included."))
+    phone = forms.CharField(label=gettext_lazy("Phone number the receiver can call"),
+                            max_length=30)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        receiver = self.fields["receiver"]
+        assert isinstance(receiver, forms.ModelChoiceField)
+        receiver.queryset = Partner.objects.filter(is_local=False, is_active=True)
 
 
-@require_http_methods(["POST"])
-def operator_resend(request: HttpRequest, outbound_id: UUID) -> HttpResponse:
-    """Staff: send a failed message again, as a new message (new ids), audited."""
-    from .outbox import resend_as_new
-
-    user = request.user
-    if not (user.is_authenticated and user.is_staff):
-        raise Http404
-    out = OutboundMessage.objects.filter(pk=outbound_id,
-                                         status=OutboundMessage.Status.FAILED).first()
-    if out is None:
-        raise Http404
-    resend_as_new(out, policy.actor_for(request))
-    messages.success(request, _("The message is queued again as a new message."))
-    return redirect("messaging:operator_queue")
+@require_http_methods(["GET", "POST"])
+def forward(request: HttpRequest, patient_id: UUID, thread_id: UUID) -> HttpResponse:
+    """Forward a thread to another address (MedCom forward-message: a new thread id; the
+    earlier segments repeated with their attachments)."""
+    patient, grant = policy.get_patient_for(request, patient_id, code="samhand.message.read",
+                                            object_type="Communication")
+    thread = _thread_for(patient, grant, thread_id)
+    own = _unit_partner(grant)
+    if grant.basis not in (AuditEvent.Basis.CARE_RELATION, AuditEvent.Basis.EMERGENCY):
+        raise PermissionDenied
+    form = ForwardForm(request.POST or None)
+    if request.method == "POST" and own is not None and form.is_valid():
+        data = form.cleaned_data
+        text = data["text"].strip() or _("Forwarded from %(unit)s.") % {"unit": own.name}
+        care = send_care_communication(
+            patient=patient, sender=own, receiver=data["receiver"],
+            actor=policy.actor_for(request), author_name=_author(request),
+            author_phone=data["phone"], text=text, category=thread.category,
+            topic=thread.topic, thread=thread, activity=Activity.FORWARD)
+        if grant.organisation is not None:
+            ThreadRead.objects.update_or_create(thread=care.thread,
+                                                organisation=grant.organisation,
+                                                defaults={"read_at": timezone.now()})
+        messages.success(request, _("The thread is forwarded."))
+        return redirect("messaging:thread", patient_id=patient.pk, thread_id=care.thread.pk)
+    return render(request, "messaging/forward.html", {
+        "patient": patient, "thread": thread, "form": form, "own": own,
+        "category_label": CATEGORY_LABELS.get(thread.category, thread.category),
+        "items": list(thread.messages.all())},
+        status=422 if form.is_bound and form.errors else 200)

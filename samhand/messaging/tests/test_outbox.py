@@ -180,7 +180,7 @@ def test_the_operator_sends_a_failed_message_again_as_a_new_message(world, pair,
     assert new.header_id != failed.header_id and new.bundle_id != failed.bundle_id
     assert fhirmsg.check(fhirmsg.Message(new.content)) == []
     failed.refresh_from_db()
-    assert failed.status == "cancelled" and failed.replaced_by == new
+    assert failed.status == "superseded" and failed.replaced_by == new
     assert watch.rows(code="samhand.message.resent")
 
 
