@@ -477,12 +477,8 @@ def worklist_coordinator(request: HttpRequest) -> HttpResponse:
     if unit is not None:
         page = Paginator(wl.active_pathways(user, unit), 25).get_page(request.GET.get("page"))
         rows = wl.with_gate_and_next(list(page))
-        soon = timezone.now() + dt.timedelta(days=30)
-        for row in rows:
-            row.extra = list(Task.objects.filter(
-                pathway=row.pathway, status__in=Task.OPEN_STATUSES,
-                task_key__in=("ip_revision", "contact_list_checked"), due_at__lt=soon)
-                .order_by("due_at"))
+        wl.with_tasks(rows, ("ip_revision", "contact_list_checked"),
+                      before=timezone.now() + dt.timedelta(days=30))
         _plan_status(rows)
         policy.audit_list(request, "samhand.pathway.list", [r.patient for r in rows],
                           object_type="CarePlan")
@@ -492,15 +488,31 @@ def worklist_coordinator(request: HttpRequest) -> HttpResponse:
 
 
 def _plan_status(rows: list[wl.PathwayRow]) -> None:
-    """The individual plan's revision and contact-list state, from samhand.plans."""
-    from samhand.plans import services as plans
+    """The individual plan's revision and contact-list state, from samhand.plans: the
+    active plans and their latest versions in two queries for all rows."""
+    from django.db.models import OuterRef, Subquery
 
+    from samhand.plans import services as plans
+    from samhand.plans.models import IndividualPlan, IndividualPlanVersion
+    from samhand.plans.pathway_link import template_contact_max_age_days
+
+    active = {ip.patient_id: ip for ip in IndividualPlan.objects.filter(
+        patient_id__in={r.patient.pk for r in rows}, status=IndividualPlan.Status.ACTIVE)
+        .select_related("coordinator_organisation", "coordinator")}
+    newest = IndividualPlanVersion.objects.filter(plan=OuterRef("plan")).order_by("-number")
+    latest = {v.plan_id: v for v in IndividualPlanVersion.objects.filter(
+        plan__in=list(active.values()), number=Subquery(newest.values("number")[:1]))}
     for row in rows:
-        plan = plans.active_individual_plan(row.patient)
-        version = plan.latest() if plan else None
+        plan = active.get(row.patient.pk)
+        version = latest.get(plan.pk) if plan else None
+        if version is not None:
+            assert plan is not None
+            version.plan = plan  # no query for version.plan.patient
         row.ip = plan  # type: ignore[attr-defined]
         row.ip_revision_due = plans.revision_due(version)  # type: ignore[attr-defined]
-        row.stale_contacts = plans.stale_contacts(version)  # type: ignore[attr-defined]
+        row.stale_contacts = plans.stale_contacts(  # type: ignore[attr-defined]
+            version, max_age_days=template_contact_max_age_days(
+                row.pathway.template, plans.CONTACT_MAX_AGE_DAYS))
 
 
 @require_GET

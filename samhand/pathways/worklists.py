@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, prefetch_related_objects
 from django.utils import timezone
 
 from samhand.access import policy
@@ -93,17 +93,36 @@ def active_pathways(user: Any, organisation: Organisation | None = None,
 
 
 def with_gate_and_next(pathways: list[Pathway], *, side: str | None = None) -> list[PathwayRow]:
-    rows = []
-    for p in pathways:
-        gate_defs = p.template.gates
-        status = gates.evaluate(p, gate_defs[0]) if gate_defs and p.discharged_at is None \
-            else None
-        tasks = Task.objects.filter(pathway=p, status__in=Task.OPEN_STATUSES,
+    """One row per pathway with its discharge gate (until discharge) and its next open
+    task with a due time (of `side`, if given): a fixed number of queries however many
+    rows (gates.evaluate_many; the next tasks by one subquery), and the notice chain
+    prefetched for the days as discharge-ready."""
+    if not pathways:
+        return []
+    prefetch_related_objects(pathways, chain_prefetch())
+    status = gates.evaluate_many(pathways, lambda p: p.template.gates[0]
+                                 if p.template.gates and p.discharged_at is None else None)
+    following = Task.objects.filter(pathway=OuterRef("pk"), status__in=Task.OPEN_STATUSES,
                                     due_at__isnull=False)
-        if side:
-            tasks = tasks.filter(side=side)
-        rows.append(PathwayRow(p, status, tasks.order_by("due_at").first()))
-    return rows
+    if side:
+        following = following.filter(side=side)
+    next_ids = dict(Pathway.objects.filter(pk__in=[p.pk for p in pathways]).annotate(
+        next_task=Subquery(following.order_by("due_at", "id").values("pk")[:1]))
+        .values_list("pk", "next_task"))
+    tasks = Task.objects.in_bulk([t for t in next_ids.values() if t is not None])
+    return [PathwayRow(p, status.get(p.pk), tasks.get(next_ids.get(p.pk))) for p in pathways]
+
+
+def with_tasks(rows: list[PathwayRow], task_keys: tuple[str, ...], before: dt.datetime) -> None:
+    """Set each row's `extra` to its pathway's open tasks with these keys due before
+    `before` (the coordinator's IP revisions and contact-list checks), in one query."""
+    by_pathway: dict[Any, list[Task]] = defaultdict(list)
+    for task in Task.objects.filter(pathway__in=[r.pathway.pk for r in rows],
+                                    status__in=Task.OPEN_STATUSES, task_key__in=task_keys,
+                                    due_at__lt=before).order_by("due_at", "id"):
+        by_pathway[task.pathway_id].append(task)
+    for row in rows:
+        row.extra = by_pathway.get(row.pathway.pk, [])
 
 
 def awaiting_decision(user: Any) -> list[PathwayRow]:

@@ -114,7 +114,12 @@ def contact_max_age_days(patient: Patient, default: int) -> int:
     pathway = active_pathway(patient)
     if pathway is None:
         return default
-    template = pathway.template
+    return template_contact_max_age_days(pathway.template, default)
+
+
+def template_contact_max_age_days(template: Any, default: int) -> int:
+    """The interval of the template's task "contact_list_checked" in days, else
+    `default` (the worklist asks this for many pathways without a query each)."""
     if not template.has_task("contact_list_checked"):
         return default
     due = template.task("contact_list_checked").due

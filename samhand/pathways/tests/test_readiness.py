@@ -171,7 +171,9 @@ def test_no_day_after_a_withdrawal_is_counted_before_the_next_notice(events, day
     for i, p in enumerate(found):
         if p.withdrawn_at is None:
             continue
-        gap_end = found[i + 1].start if i + 1 < len(found) else dt.date.max
+        # Until a later period opens: a later notice's day, or a planned date.
+        opened = [local_day(q.notice_at) if q.notice_at else q.start for q in found[i + 1:]]
+        gap_end = min(opened, default=dt.date.max)
         gap_start = local_day(p.withdrawn_at)
         assert not {d for d in counted if gap_start <= d < gap_end}
 
