@@ -32,6 +32,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -399,16 +400,25 @@ def timeliness(organisation_ids: list[Any] | None = None) -> list[dict[str, Any]
             for (org_id, event, weekend), values in sorted(groups.items(), key=str)]
 
 
+ADMISSION_ACTIVITIES = ("admit-inpatient", "admit-emergency")
+
+
 def overdue_admission_notices(now: dt.datetime | None = None) -> int:
-    """Alert the sending unit when an admission notice is not acknowledged in time
-    (SAMHAND_MESSAGE_ADMISSION_ACK_ALERT_SECONDS, default 15 minutes); idempotent."""
+    """Alert the sending unit when an admission notice (the PLO notice, or a MedCom
+    HospitalNotification admitting the patient) is not acknowledged in time
+    (SAMHAND_MESSAGE_ADMISSION_ACK_ALERT_SECONDS, default 15 minutes), weekends too.
+    Run by the messaging-send worker's sweep; idempotent (one alert per message, the
+    same episode the not-delivered alert uses). Returns the number of overdue notices."""
     now = now or timezone.now()
-    limit = now - dt.timedelta(seconds=_setting("SAMHAND_MESSAGE_ADMISSION_ACK_ALERT_SECONDS"))
+    seconds = _setting("SAMHAND_MESSAGE_ADMISSION_ACK_ALERT_SECONDS")
+    limit = now - dt.timedelta(seconds=seconds)
     count = 0
     for out in OutboundMessage.objects.filter(
+            Q(event="plo-admission-notice")
+            | Q(event="hospital-notification-message", activity__in=ADMISSION_ACTIVITIES),
             status__in=OutboundMessage.OPEN, event_at__lt=limit,
-            event__in=["plo-admission-notice", "hospital-notification-message"]
-    ).select_related("receiver", "patient", "sending_organisation"):
-        effects.delivery_failed(out, WORKER_ACTOR, "no acknowledgement yet")
+    ).select_related("receiver", "patient", "sending_organisation").defer("content", "ack"):
+        effects.delivery_failed(out, WORKER_ACTOR, _(
+            "no acknowledgement within %(minutes)s minutes") % {"minutes": seconds // 60})
         count += 1
     return count
