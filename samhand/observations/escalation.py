@@ -257,13 +257,20 @@ def _trend_possible(obs: ObservationSet, rules: EscalationSettings) -> bool:
 
 
 def evaluate_set(actor: Actor, obs: ObservationSet) -> list[Any]:
-    rules = settings_for([obs.patient_id]).get(obs.patient_id, DEFAULTS)
+    rules = settings_for([obs.patient_id]).get(obs.patient_id)
+    if rules is None:
+        from .defaults import seed_rules
+
+        rules = seed_rules(obs.patient, actor=actor) or DEFAULTS
     previous = previous_totals([obs.patient_id], before={obs.patient_id: obs.taken_at},
                                limit=max(rules.trend_window - 1, 1))[obs.patient_id] \
         if _trend_possible(obs, rules) else []
     breaches = breaches_for(obs, rules, previous)
     raised = dispatch(actor, obs.patient, breaches, source_id=obs.pk)
     settle_normalised(actor, obs, rules)
+    from .schedule import after_set
+
+    after_set(actor, obs, rules)
     return raised
 
 
@@ -290,6 +297,10 @@ def evaluate_batch(actor: Actor, by_patient: dict[Any, list[ObservationSet]]) ->
             open_alerts.setdefault(alert.patient_id, []).append(alert)
         for pid, alerts in open_alerts.items():
             settle_normalised(actor, normal[pid], rules.get(pid, DEFAULTS), alerts=alerts)
+    from .schedule import after_set
+
+    for pid, obs in newest.items():  # no query for a patient on routine observation
+        after_set(actor, obs, rules.get(pid, DEFAULTS))
     return raised
 
 
@@ -439,9 +450,15 @@ def missed_observations(now: dt.datetime | None = None) -> int:
     actor = Actor(client="system")
     raised = 0
     for rules in EscalationSettings.objects.select_related("patient").filter(
-            patient__isnull=False).exclude(checklist_every_days=None, vitals_every_hours=None):
+            patient__isnull=False).exclude(checklist_every_days=None, vitals_every_hours=None,
+                                           close_since=None):
+        # Closer observation after a raised score (schedule.py) tightens the interval.
+        vitals_hours = min(h for h in (rules.vitals_every_hours,
+                                       rules.close_hours if rules.close_since else None,
+                                       10_000) if h)
         for form_key, interval in (
-                ("vital_signs", dt.timedelta(hours=rules.vitals_every_hours or 0)),
+                ("vital_signs", dt.timedelta(hours=vitals_hours if vitals_hours < 10_000
+                                             else 0)),
                 ("change_checklist", dt.timedelta(days=rules.checklist_every_days or 0))):
             if not interval:
                 continue

@@ -163,6 +163,19 @@ class EscalationSettings(models.Model):
         _("checklist every (days)"), null=True, blank=True)
     vitals_every_hours = models.PositiveSmallIntegerField(
         _("vital signs every (hours)"), null=True, blank=True)
+    # The schedule after a raised score (samhand.observations.schedule).
+    close_every_hours = models.PositiveSmallIntegerField(
+        _("after a medium or high NEWS2, vital signs every (hours)"), default=24)
+    normal_sets_to_end = models.PositiveSmallIntegerField(
+        _("until this many sets in a row are normal"), default=3)
+    suggest_scale_2 = models.BooleanField(_("SpO2 scale 2 may apply (a doctor orders it)"),
+                                          default=False)
+    seeded_from = models.CharField(max_length=80, blank=True)  # rules/<template_key>.yaml
+    # The schedule's state: closer observation since (None: routine), the interval in
+    # force and the normal sets in a row since.
+    close_since = models.DateTimeField(null=True, blank=True)
+    close_hours = models.PositiveSmallIntegerField(null=True, blank=True)
+    normal_in_row = models.PositiveSmallIntegerField(default=0)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                    null=True, blank=True, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
@@ -173,6 +186,9 @@ class EscalationSettings(models.Model):
                                    name="escalation_threshold_1_20"),
             models.CheckConstraint(condition=Q(trend_window__gte=2),
                                    name="escalation_trend_window_2"),
+            models.CheckConstraint(condition=Q(close_every_hours__gte=1,
+                                               normal_sets_to_end__gte=1),
+                                   name="escalation_schedule_positive"),
         ]
 
     def __str__(self) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
+from django.db import transaction
 from django.db.models import FloatField, Func, Max, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -108,12 +109,21 @@ def overview(request: HttpRequest, patient_id: UUID) -> HttpResponse:
                 .select_related("recorded_by", "organisation").order_by("-taken_at")[:LATEST])
     forms = {f.key: f for f in current_forms()}
     news = [o.news2_total for o in reversed(sets) if o.news2_total is not None]
+    from .defaults import preview_for
+    from .models import EscalationSettings
+    from .schedule import open_task
+
+    rules_row = EscalationSettings.objects.filter(patient=patient).first()
+    shown_rules = rules_row or preview_for(patient)
+    closer = rules_row if rules_row is not None and rules_row.close_since else None
     context = {
         "nav": "patients", "patient": patient, "grant": grant, "can_write": _can_write(grant),
         "sets": [{"obs": o, "form": forms.get(o.form_key),
                   "risk_label": risk_label(o.news2_risk)} for o in sets],
         "forms": [f for f in forms.values() if f.kind != "self_report"],
         "scale_order": services.active_scale_order(patient),
+        "suggest_scale_2": bool(shown_rules and shown_rules.suggest_scale_2),
+        "closer": closer, "closer_task": open_task(patient.pk) if closer else None,
         "may_order_scale": _can_write(grant) and getattr(request.user, "profession", "")
         == "doctor",
         "isbars": list(IsbarReport.objects.filter(patient=patient)
@@ -576,23 +586,33 @@ def acknowledge_alert(request: HttpRequest, patient_id: UUID, alert_id: UUID) ->
 @require_http_methods(["GET", "POST"])
 def rules(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     """The patient's escalation thresholds (a doctor changes them)."""
+    from .defaults import defaults_for, preview_for, seed_rules, update_schedule_rules
     from .escalation import DEFAULTS
     from .models import EscalationSettings
 
     patient, grant = _read(request, patient_id, object_type="EscalationSettings")
-    current = EscalationSettings.objects.filter(patient=patient).first() or DEFAULTS
+    # GET stores nothing: the pathway's defaults are shown until a set or a doctor's
+    # save stores them.
+    current = EscalationSettings.objects.filter(patient=patient).first() or \
+        preview_for(patient) or DEFAULTS
     may_change = _can_write(grant) and getattr(request.user, "profession", "") == "doctor"
     error, field, status = "", "", 200
     if request.method == "POST":
         try:
-            services.update_rules(policy.actor_for(request), patient, grant,
-                                  request.POST.dict())
+            with transaction.atomic():
+                actor = policy.actor_for(request)
+                if may_change:
+                    seed_rules(patient, actor=actor)
+                services.update_rules(actor, patient, grant, request.POST.dict())
+                update_schedule_rules(actor, patient, request.POST.dict())
         except DomainError as exc:
             error, field, status = exc.message, exc.field or "", (
                 403 if exc.status == 403 else 422)
         else:
             messages.success(request, _("The escalation rules are saved."))
             return redirect("observations:rules", patient_id=patient.pk)
+    seeded = defaults_for(current.seeded_from) if current.seeded_from else None
     return render(request, "observations/rules.html", {
         "nav": "patients", "patient": patient, "grant": grant, "rules": current,
+        "seeded_note": seeded.note_text() if seeded else "",
         "may_change": may_change, "error": error, "error_field": field}, status=status)

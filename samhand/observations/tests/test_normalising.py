@@ -62,7 +62,8 @@ def test_a_total_at_the_threshold_does_not_close_it(world, as_user, high_alert):
 @pytest.mark.parametrize(("answers", "closes"), [(TOTAL_2, True), (TOTAL_3, False)])
 def test_the_patients_own_threshold_is_the_boundary(world, as_user, high_alert, answers,
                                                     closes):
-    EscalationSettings.objects.create(patient=world.patient_a, news2_threshold=3)
+    # The high set put the patient on closer observation: the row exists already.
+    EscalationSettings.objects.filter(patient=world.patient_a).update(news2_threshold=3)
     acknowledge(high_alert, world.home_nurse_a)
     record(world, as_user, answers)
     high_alert.refresh_from_db()
