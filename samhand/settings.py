@@ -215,8 +215,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
 
-# The API's per-user rate budget is counted here. The database cache is shared by every
-# worker process, so the budget holds however many workers run; no cache server needed.
+# Django's cache, shared by every worker process through the database; no cache server
+# needed. (The API's rate budget has its own table: samhand.api.models.RateCount.)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
@@ -298,6 +298,11 @@ SAMHAND_MESSAGE_MAX_ATTACHMENT_BYTES = env_int("SAMHAND_MESSAGE_MAX_ATTACHMENT_B
 # An admission notice not acknowledged within this time alerts the sending unit.
 SAMHAND_MESSAGE_ADMISSION_ACK_ALERT_SECONDS = env_int(
     "SAMHAND_MESSAGE_ADMISSION_ACK_ALERT_SECONDS", 15 * 60)
+# Fernet key(s), comma-separated (the first encrypts), for the partner systems' bearer
+# tokens stored in the address book (samhand/messaging/fields.py). Production must set
+# it; development derives one from SECRET_KEY. Generate one with `uv run python -c
+# "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`.
+SAMHAND_MESSAGE_TOKEN_KEY = env_str("SAMHAND_MESSAGE_TOKEN_KEY", "")
 
 LOGGING = {
     "version": 1,

@@ -13,8 +13,8 @@ Two ways in, never mixed:
 Every authenticated call counts against a per-user budget of
 `SAMHAND_API_RATE_PER_MINUTE` calls per minute (API and FHIR together); past it the
 caller gets 429 with Retry-After, and the refusal is logged (security.md #15).
-The budget is counted in Django's cache: the database cache (settings.CACHES), shared by
-every worker process.
+The budget is counted in the database (RateCount, one UPSERT a call), shared by every
+worker process.
 """
 
 from __future__ import annotations
@@ -26,14 +26,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja.security import APIKeyCookie, HttpBearer
 
-from .models import TOKEN_PREFIX, ApiToken, hash_token
+from .models import TOKEN_PREFIX, ApiToken, RateCount, hash_token
 
 logger = logging.getLogger("samhand.api")
 
@@ -107,19 +106,35 @@ def _no_view(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never 
     raise AssertionError("CSRF check only")
 
 
+RATE_UPSERT = (
+    "INSERT INTO {table} (user_id, minute, calls) VALUES (%s, %s, 1) "
+    "ON CONFLICT (user_id, minute) DO UPDATE SET calls = {table}.calls + 1 RETURNING calls")
+
+
+def count_call(user_id: Any, minute: int) -> int:
+    """Count one call and return the minute's count so far: one statement, atomic in
+    the shared database (concurrent callers queue on the row and each gets its own
+    number), so the budget holds however many worker processes run."""
+    from django.db import connection
+
+    table = connection.ops.quote_name(RateCount._meta.db_table)
+    with connection.cursor() as cursor:
+        stored_id = RateCount._meta.get_field("user_id").get_db_prep_value(
+            user_id, connection)
+        cursor.execute(RATE_UPSERT.format(table=table), [stored_id, minute])
+        (calls,) = cursor.fetchone()
+    if calls == 1:  # the user's first call this minute: forget older minutes
+        RateCount.objects.filter(user_id=user_id, minute__lt=minute - 1).delete()
+    return int(calls)
+
+
 def check_rate(user: Any) -> None:
     """Count one call for `user` in the current minute; RateLimited past the budget."""
     limit = settings.SAMHAND_API_RATE_PER_MINUTE
     if limit <= 0:
         return
     now = time.time()
-    key = f"samhand:api-rate:{user.pk}:{int(now // 60)}"
-    cache.add(key, 0, timeout=120)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=120)
-        count = 1
+    count = count_call(user.pk, int(now // 60))
     if count > limit:
         retry_after = max(1, 60 - int(now % 60))
         if count == limit + 1 or count % 100 == 0:

@@ -73,3 +73,23 @@ class ApiToken(models.Model):
         if self.revoked_at is None:
             self.revoked_at = timezone.now()
             self.save(update_fields=["revoked_at"])
+
+
+class RateCount(models.Model):
+    """The calls one user made in one minute: the API's rate budget
+    (samhand.api.auth.check_rate). Counted by a single UPSERT in the shared database, so
+    the budget holds across every worker process; a user's rows from before the previous
+    minute are deleted when that user's next minute begins."""
+
+    id = models.BigAutoField(primary_key=True)
+    user_id = models.UUIDField()
+    minute = models.BigIntegerField()  # whole minutes since 1970
+    calls = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user_id", "minute"], name="ratecount_user_minute"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.minute}: {self.calls}"

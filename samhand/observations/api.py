@@ -14,6 +14,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from django.db import transaction
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
@@ -22,6 +23,8 @@ from samhand.access import policy
 from samhand.api.errors import json_error
 from samhand.api.schemas import ERRORS, ErrorDetail
 from samhand.audit.models import AuditEvent
+from samhand.audit.services import chained_at_end
+from samhand.lib.errors import DomainError
 from samhand.orgs.models import Organisation
 from samhand.patients.models import CareTeamMember
 
@@ -126,16 +129,26 @@ def create_observation(request: HttpRequest, patient_id: uuid.UUID,
                        payload: ObservationIn) -> Any:
     """A finished set is scored (NEWS2 when the form carries it) and the patient's
     escalation rules are evaluated; `final: false` saves a draft."""
-    patient, grant = policy.get_patient_for(request, patient_id, code="samhand.observation.read",
-                                            action=AuditEvent.Action.UPDATE, client=CLIENT,
-                                            object_type="Observation")
-    try:
-        obs = services.save_observation(
-            policy.actor_for(request, CLIENT), patient, grant, form_key=payload.form,
-            answers=payload.answers, final=payload.final, taken_at=payload.taken_at,
-            confirmed=payload.confirmed, source=ObservationSet.Source.API)
-    except services.ObservationRejected as exc:
-        return _rejected(exc)
+    # The access row and the write's rows are one transaction and join the audit chain
+    # together at its end: one chain lock and one durable COMMIT a request instead of
+    # two (writers from several connections queue on that lock). A refusal (404, 403,
+    # 422) still commits its audit row before it is answered.
+    refused: Exception | None = None
+    with transaction.atomic(), chained_at_end():
+        try:
+            patient, grant = policy.get_patient_for(
+                request, patient_id, code="samhand.observation.read",
+                action=AuditEvent.Action.UPDATE, client=CLIENT, object_type="Observation")
+            obs = services.save_observation(
+                policy.actor_for(request, CLIENT), patient, grant, form_key=payload.form,
+                answers=payload.answers, final=payload.final, taken_at=payload.taken_at,
+                confirmed=payload.confirmed, source=ObservationSet.Source.API)
+        except (Http404, DomainError) as exc:
+            refused = exc
+    if isinstance(refused, services.ObservationRejected):
+        return _rejected(refused)
+    if refused is not None:
+        raise refused
     return Status(201, _out(obs))
 
 

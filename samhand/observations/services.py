@@ -248,7 +248,9 @@ def save_observation(actor: Actor, patient: Patient, grant: Grant, *, form_key: 
     confirmed = list(confirmed)
     prepared = prepare(form, answers, final=final, spo2_scale=scale, confirmed=confirmed)
     org = grant.organisation or actor.organisation
-    with transaction.atomic():
+    # The audit rows join the chain at the end of the block: the chain's lock is held
+    # only from there to COMMIT, not while the rules run (4 writers at once queue less).
+    with transaction.atomic(), chained_at_end():
         if draft is not None:
             obs = ObservationSet.objects.select_for_update().get(pk=draft.pk)
             if not obs.is_draft:
