@@ -25,102 +25,41 @@ result file under bench/results/.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import os
-import platform
 import statistics
-import subprocess
 import sys
-import time
-from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "samhand.settings")
+from _common import (
+    PAGE_SIZE,
+    explain,
+    finish,
+    login,
+    machine,
+    pct,
+    replayer,
+    timings,
+)
+from django.core.management import call_command
+from django.db import connection
+from django.db.backends.signals import connection_created
+from django.db.models import Q
+from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from tqdm import tqdm
 
-import django  # noqa: E402
+from samhand.access import policy
+from samhand.accounts.models import User
+from samhand.demo.synthetic import generate_patients
+from samhand.lib.middleware import request_memo_var
+from samhand.orgs.models import Membership
+from samhand.patients.models import CareTeamMember, Patient
+from samhand.web.views.patients import page_of
 
-django.setup()
-
-from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.db.backends.signals import connection_created  # noqa: E402
-from django.db.models import Q  # noqa: E402
-from django.test import Client, RequestFactory  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
-from django.urls import reverse  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from samhand.access import policy  # noqa: E402
-from samhand.accounts.models import User  # noqa: E402
-from samhand.conftest import World  # noqa: E402
-from samhand.demo.synthetic import generate_patients  # noqa: E402
-from samhand.lib.middleware import request_memo_var  # noqa: E402
-from samhand.orgs.models import Membership  # noqa: E402
-from samhand.patients.models import CareTeamMember, Patient  # noqa: E402
-from samhand.web.views.patients import page_of  # noqa: E402
-
-PAGE_SIZE = 25
 ORDER = ("family_name", "given_name", "id")  # the worklist's order (web/views/patients.py)
 NURSE = "syn.hn.1.1"  # the first unit of the biggest generated municipality
 STRESS = "syn.ke.1"  # its coordinating unit: on some 16,000 care teams
-
-
-def login(client: Client, user: User) -> Client:
-    """The tests' login: a session with the second factor confirmed."""
-    return World.login(client, user)
-
-
-def timings(fn: Callable[[], Any], repeat: int, warmup: int) -> tuple[list[float], list[float]]:
-    """Wall-clock and CPU milliseconds of this process per call. CPU time leaves out
-    the time spent waiting for PostgreSQL (and for other processes on a busy machine)."""
-    for _ in range(warmup):
-        fn()
-    wall, cpu = [], []
-    for _ in range(repeat):
-        started, started_cpu = time.perf_counter(), time.process_time()
-        fn()
-        wall.append((time.perf_counter() - started) * 1000)
-        cpu.append((time.process_time() - started_cpu) * 1000)
-    return wall, cpu
-
-
-def pct(values: list[float], p: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
-
-
-def machine() -> list[str]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT version()")
-        pg_version = cursor.fetchone()[0]
-        settings_rows = []
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT name, setting, unit FROM pg_settings WHERE name IN "
-                           "('shared_buffers', 'work_mem', 'effective_cache_size', "
-                           "'random_page_cost', 'jit')")
-            settings_rows = [f"{n}={s}{u or ''}" for n, s, u in cursor.fetchall()]
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                                capture_output=True, text=True, check=False).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT,
-                               capture_output=True, text=True, check=False).stdout.strip()
-    except OSError:
-        commit, dirty = "?", ""
-    with open("/proc/meminfo") as fh:
-        mem = fh.readline().split()[1]
-    return [
-        f"date: {dt.datetime.now().isoformat(timespec='seconds')}",
-        f"commit: {commit}{' (working tree has uncommitted changes)' if dirty else ''}",
-        f"nproc: {os.cpu_count()}   load average: "
-        + " ".join(f"{x:.2f}" for x in os.getloadavg()),
-        f"memory: {int(mem) // 1024} MiB   python: {platform.python_version()}   "
-        f"django: {django.get_version()}",
-        f"database: {connection.vendor}: {pg_version}",
-        f"database settings: {' '.join(settings_rows)}",
-    ]
 
 
 # Indexes this benchmark proposes (see bench/README.md); --compare-indexes measures
@@ -228,19 +167,7 @@ def main() -> None:
                     cursor.execute(f"DROP INDEX IF EXISTS {name}")
 
     constant = len(set(counts.values())) == 1
-    lines += ["", f"queries per page request: {counts} -> "
-                  f"{'constant' if constant else 'NOT CONSTANT'}",
-              "load average after: " + " ".join(f"{x:.2f}" for x in os.getloadavg()), "",
-              "# EXPLAIN ANALYZE", "", *explains]
-
-    out = Path(args.out) if args.out else (
-        ROOT / "bench" / "results"
-        / f"my_patients-{connection.vendor}-{dt.date.today().isoformat()}.txt")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines[: lines.index("# EXPLAIN ANALYZE")]))
-    print(f"written to {out}")
-    assert constant, f"queries per request differ: {counts}"
+    finish(lines, explains, counts, constant, "my_patients", args.out)
 
 
 def measure(args: argparse.Namespace, user: User, lines: list[str], explains: list[str],
@@ -303,11 +230,7 @@ def measure(args: argparse.Namespace, user: User, lines: list[str], explains: li
         count_sql = [s for s in sqls if "COUNT(" in s.upper()]
         raw = list_sql[:1] + count_sql[:1]
 
-        def replay(raw: list[str] = raw) -> None:
-            with connection.cursor() as cursor:
-                for sql in raw:
-                    cursor.execute(sql)
-                    cursor.fetchall()
+        replay = replayer(raw)
 
         page_ms, page_cpu = timings(partial(client.get, url, params), args.repeat,
                                     args.warmup)
@@ -323,12 +246,7 @@ def measure(args: argparse.Namespace, user: User, lines: list[str], explains: li
                          f"{pct(values, 95):8.1f} {queries:8d} "
                          f"{statistics.median(values) / raw50:10.1f} "
                          f"{statistics.median(cpu):8.1f}")
-        if connection.vendor == "postgresql":
-            for sql in raw:
-                with connection.cursor() as cursor:
-                    cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
-                    plan = "\n".join(row[0] for row in cursor.fetchall())
-                explains += [f"## {label}, {name}: {sql[:120]}…", plan, ""]
+        explains += explain(raw, f"{label}, {name}", 120)
         print(f"  {label}, {name}: page p50 {statistics.median(page_ms):.1f} ms",
               file=sys.stderr)
     lines.append("")

@@ -27,42 +27,37 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "samhand.settings")
+from _common import (
+    PAGE_SIZE,
+    explain,
+    finish,
+    login,
+    machine,
+    pct,
+    replayer,
+    timings,
+)
+from django.core.management import call_command
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import Exists, OuterRef, Q
+from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
 
-import django  # noqa: E402
+from samhand.access import policy
+from samhand.accounts.models import User
+from samhand.orgs.models import Membership
+from samhand.pathways import worklists as wl
+from samhand.pathways.models import Pathway, Task
+from samhand.patients.models import AccessBlock, CareTeamMember, Patient
 
-django.setup()
-
-from django.core.management import call_command  # noqa: E402
-from django.core.paginator import Paginator  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.db.models import Exists, OuterRef, Q  # noqa: E402
-from django.test import Client, RequestFactory  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
-from django.urls import reverse  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-from samhand.access import policy  # noqa: E402
-from samhand.accounts.models import User  # noqa: E402
-from samhand.conftest import World  # noqa: E402
-from samhand.orgs.models import Membership  # noqa: E402
-from samhand.pathways import worklists as wl  # noqa: E402
-from samhand.pathways.models import Pathway, Task  # noqa: E402
-from samhand.patients.models import AccessBlock, CareTeamMember, Patient  # noqa: E402
-
-PAGE_SIZE = 25
 NURSE = "syn.hn.1.1"
 CASES = {
     "today, page 1": {},
@@ -122,53 +117,6 @@ PROPOSED_INDEXES = {
         "CREATE INDEX IF NOT EXISTS bench_task_open_owner_due ON pathways_task "
         "(owner_organisation_id, due_at, id) WHERE status IN ('open', 'in_progress')"),
 }
-
-
-def login(client: Client, user: User) -> Client:
-    """The tests' login: a session with the second factor confirmed."""
-    return World.login(client, user)
-
-
-def timings(fn: Callable[[], Any], repeat: int, warmup: int) -> tuple[list[float], list[float]]:
-    """Wall-clock and CPU milliseconds of this process per call. CPU time leaves out the
-    wait for PostgreSQL and for other processes on a busy machine."""
-    for _ in range(warmup):
-        fn()
-    wall, cpu = [], []
-    for _ in range(repeat):
-        started, started_cpu = time.perf_counter(), time.process_time()
-        fn()
-        wall.append((time.perf_counter() - started) * 1000)
-        cpu.append((time.process_time() - started_cpu) * 1000)
-    return wall, cpu
-
-
-def pct(values: list[float], p: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
-
-
-def machine() -> list[str]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT version()")
-        version = cursor.fetchone()[0]
-        rows = []
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT name, setting, unit FROM pg_settings WHERE name IN "
-                           "('shared_buffers', 'work_mem', 'effective_cache_size', "
-                           "'random_page_cost', 'jit')")
-            rows = [f"{n}={s}{u or ''}" for n, s, u in cursor.fetchall()]
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                            capture_output=True, text=True, check=False).stdout.strip()
-    with open("/proc/meminfo") as fh:
-        mem = int(fh.readline().split()[1]) // 1024
-    return [f"date: {dt.datetime.now().isoformat(timespec='seconds')}",
-            f"commit: {commit}",
-            f"nproc: {os.cpu_count()}   load average: "
-            + " ".join(f"{x:.2f}" for x in os.getloadavg()),
-            f"memory: {mem} MiB   python: {platform.python_version()}   "
-            f"django: {django.get_version()}",
-            f"database: {connection.vendor}: {version}",
-            f"database settings: {' '.join(rows)}"]
 
 
 def main() -> None:
@@ -256,18 +204,7 @@ def main() -> None:
     # Constant per variant: the same number of queries for every page and window.
     constant = all(len({v for k, v in counts.items() if k.startswith(label)}) == 1
                    for label in {k.split(", ")[0] for k in counts})
-    lines += ["", f"queries per page request: {counts} -> "
-                  f"{'constant' if constant else 'NOT CONSTANT'}",
-              "load average after: " + " ".join(f"{x:.2f}" for x in os.getloadavg()), "",
-              "# EXPLAIN ANALYZE", "", *explains]
-    out = Path(args.out) if args.out else (
-        ROOT / "bench" / "results"
-        / f"worklist-{connection.vendor}-{dt.date.today().isoformat()}.txt")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines[: lines.index("# EXPLAIN ANALYZE")]))
-    print(f"written to {out}")
-    assert constant, f"queries per request differ: {counts}"
+    finish(lines, explains, counts, constant, "worklist", args.out)
 
 
 def measure(args: argparse.Namespace, user: User, unit: Any, lines: list[str],
@@ -306,11 +243,7 @@ def measure(args: argparse.Namespace, user: User, unit: Any, lines: list[str],
         count_sql = [s for s in sqls if "COUNT(" in s.upper()]
         raw = list_sql[:1] + count_sql[:1]
 
-        def replay(raw: list[str] = raw) -> None:
-            with connection.cursor() as cursor:
-                for sql in raw:
-                    cursor.execute(sql)
-                    cursor.fetchall()
+        replay = replayer(raw)
 
         page_ms, page_cpu = timings(lambda p=params: client.get(url, p), args.repeat,
                                     args.warmup)
@@ -326,12 +259,7 @@ def measure(args: argparse.Namespace, user: User, unit: Any, lines: list[str],
             lines.append(f"{name:<18} {layer:<9} {statistics.median(values):8.1f} "
                          f"{pct(values, 95):8.1f} {statistics.median(cpu):8.1f} "
                          f"{queries:8d} {statistics.median(values) / raw50:10.1f}")
-        if connection.vendor == "postgresql":
-            for sql in raw:
-                with connection.cursor() as cursor:
-                    cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
-                    plan = "\n".join(row[0] for row in cursor.fetchall())
-                explains += [f"## {label}, {name}: {sql[:160]}…", plan, ""]
+        explains += explain(raw, f"{label}, {name}", 160)
         print(f"  {label}, {name}: page p50 {statistics.median(page_ms):.1f} ms, "
               f"p95 {pct(page_ms, 95):.1f} ms", file=sys.stderr)
     lines.append("")

@@ -75,21 +75,28 @@ def actor_for(request: HttpRequest, client: str = "web") -> Actor:
     cached = getattr(request, "_samhand_actor", None)
     if cached is not None and cached.client == client:
         return cached
-    user = request.user
-    membership = None
-    if user.is_authenticated:
-        active = _active_memberships(user, timezone.now())
-        membership = active[0] if active else None
-    actor = Actor(
-        user=user if user.is_authenticated else None,
-        role=membership.role if membership else (
-            getattr(user, "profession", "") if user.is_authenticated else ""),
-        organisation=membership.organisation if membership else None,
-        client=client,
-        source_ip=request.META.get("REMOTE_ADDR"),
-    )
+    actor = actor_for_user(request.user, client=client,
+                           source_ip=request.META.get("REMOTE_ADDR"))
     request._samhand_actor = actor  # type: ignore[attr-defined]
     return actor
+
+
+def actor_for_user(user: Any, *, client: str = "web", source_ip: str | None = None) -> Actor:
+    """The Actor for a user without a request (workers, the demo, tests): the oldest
+    active membership gives the role and the acting organisation, as in actor_for."""
+    authenticated = bool(user is not None and user.is_authenticated)
+    membership = None
+    if authenticated:
+        active = _active_memberships(user, timezone.now())
+        membership = active[0] if active else None
+    return Actor(
+        user=user if authenticated else None,
+        role=membership.role if membership else (
+            getattr(user, "profession", "") if authenticated else ""),
+        organisation=membership.organisation if membership else None,
+        client=client,
+        source_ip=source_ip,
+    )
 
 
 # --------------------------------------------------------------------------- memberships

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from samhand.access import policy
 from samhand.access.policy import Grant
 from samhand.audit.models import AuditEvent
 from samhand.audit.services import Actor
@@ -57,9 +58,7 @@ STAGES = {"ltmv": LTMV_STAGES, "home_niv": NIV_STAGES, "copd_hf": COPD_STAGES,
 
 
 def _actor(user: Any) -> Actor:
-    m = Membership.objects.active().filter(user=user).select_related("organisation").first()
-    return Actor(user=user, role=m.role if m else "", organisation=m.organisation if m else None,
-                 client="system")
+    return policy.actor_for_user(user, client="system")
 
 
 def _consultant(patient: Any, fallback: Actor) -> Actor:

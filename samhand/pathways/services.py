@@ -147,28 +147,21 @@ def _parse_date(value: Any, field: str) -> dt.date:
 def team_owner(patient: Patient, role: str, at: dt.datetime | None = None
                ) -> Organisation | None:
     """The organisation on the patient's active care team in `role` (or a fallback role)."""
-    members = list(CareTeamMember.objects.active(at).filter(
-        patient=patient, role__in=(role, *ROLE_FALLBACKS.get(role, ())),
-        organisation__isnull=False).select_related("organisation").order_by("period_start"))
-    for wanted in (role, *ROLE_FALLBACKS.get(role, ())):
-        for m in members:
-            if m.role == wanted:
-                return m.organisation
-    return None
+    return _owners(patient, at).get(role)
 
 
-def _owners(patient: Patient) -> dict[str, Organisation | None]:
-    cache: dict[str, Organisation | None] = {}
-    members = list(CareTeamMember.objects.active().filter(
-        patient=patient, organisation__isnull=False).select_related("organisation")
-        .order_by("period_start"))
+def _owners(patient: Patient, at: dt.datetime | None = None
+            ) -> dict[str, Organisation | None]:
+    """For every care-team role, the organisation that holds it on the patient's active
+    care team (the earliest member first), or else the first of its ROLE_FALLBACKS."""
     by_role: dict[str, Organisation] = {}
-    for m in members:
+    for m in CareTeamMember.objects.active(at).filter(
+            patient=patient, organisation__isnull=False).select_related("organisation") \
+            .order_by("period_start"):
         by_role.setdefault(m.role, m.organisation)  # type: ignore[arg-type]
-    for role in CareTeamMember.Role.values:
-        cache[role] = by_role.get(role) or next(
-            (by_role[r] for r in ROLE_FALLBACKS.get(role, ()) if r in by_role), None)
-    return cache
+    return {role: by_role.get(role) or next(
+        (by_role[r] for r in ROLE_FALLBACKS.get(role, ()) if r in by_role), None)
+        for role in CareTeamMember.Role.values}
 
 
 # --------------------------------------------------------------------------- start

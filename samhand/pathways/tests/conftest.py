@@ -6,15 +6,14 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from samhand.access.policy import grant_for
+from samhand.access.policy import actor_for_user, grant_for
 from samhand.audit.services import Actor
-from samhand.orgs.models import Membership, Organisation
+from samhand.orgs.models import Organisation
 from samhand.patients.models import CareTeamMember
 
 
 def actor_of(user: Any) -> Actor:
-    m = Membership.objects.active().filter(user=user).select_related("organisation").first()
-    return Actor(user=user, role=m.role if m else "", organisation=m.organisation if m else None)
+    return actor_for_user(user)
 
 
 @pytest.fixture
