@@ -29,6 +29,7 @@ from samhand.orgs.models import Organisation
 from samhand.patients.models import Patient
 
 from .bundle import Party
+from .fields import EncryptedCharField
 
 
 class Partner(models.Model):
@@ -58,8 +59,9 @@ class Partner(models.Model):
     # Inbound: the API token this partner's system authenticates with.
     inbound_token = models.ForeignKey("samhand_api.ApiToken", on_delete=models.SET_NULL,
                                       null=True, blank=True, related_name="+")
-    # Outbound: the bearer token to present to this partner's endpoint.
-    outbound_token = models.CharField(max_length=200, blank=True)
+    # Outbound: the bearer token to present to this partner's endpoint, encrypted at
+    # rest (fields.EncryptedCharField; never shown, also not in the admin).
+    outbound_token = EncryptedCharField(max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("message address")
