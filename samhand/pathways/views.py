@@ -27,6 +27,7 @@ from samhand.access import policy
 from samhand.alerts.models import Alert
 from samhand.audit.models import AuditEvent
 from samhand.lib.errors import DomainError
+from samhand.lib.paging import counted_page
 from samhand.orgs.models import Organisation
 from samhand.patients.models import CareTeamMember, Patient
 from samhand.web.forms import show_domain_error
@@ -435,8 +436,8 @@ def worklist_home_nursing(request: HttpRequest) -> HttpResponse:
     page = None
     alerts: list[Alert] = []
     if unit is not None:
-        page = Paginator(wl.unit_tasks(user, unit, window=window), 25).get_page(
-            request.GET.get("page"))
+        page = counted_page(wl.unit_tasks(user, unit, window=window), request.GET.get("page"),
+                            25)
         alerts = list(wl.unit_alerts(user, unit)[:50])
         shown = {t.patient.pk: t.patient for t in page} | {a.patient.pk: a.patient
                                                            for a in alerts}

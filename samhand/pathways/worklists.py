@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from samhand.access import policy
 from samhand.alerts.models import Alert
-from samhand.orgs.models import Membership, Organisation
+from samhand.orgs.models import Organisation
 from samhand.patients.models import CareTeamMember, Patient
 
 from . import gate as gates
@@ -25,8 +25,7 @@ from .models import Pathway, PathwayEvent, Task, chain_prefetch
 
 
 def my_units(user: Any, kinds: tuple[str, ...] | None = None) -> list[Organisation]:
-    orgs = [m.organisation for m in Membership.objects.active().filter(user=user)
-            .select_related("organisation")]
+    orgs = [m.organisation for m in policy.active_memberships(user)]  # read once a request
     if kinds:
         orgs = [o for o in orgs if o.kind in kinds]
     return sorted({o.pk: o for o in orgs}.values(), key=lambda o: o.name)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from samhand.pathways.models import GateOverride, Pathway, Task
+from samhand.patients.models import Consent
 from samhand.web.tests.test_browser_pages import shot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -84,6 +85,10 @@ def test_an_elective_ltmv_patient_from_referral_to_phase_3(
     _record(page, "municipal_decision", when=_local(30),
             discharge_ready_from=ready.isoformat())
     expect(page.locator("#days-ready")).to_have_text("10")
+    # No notice and no other answer: the municipality set the date, so every day since
+    # is its to pay (seed 000: "kodes ferdigbehandlet etter denne dato").
+    expect(page.locator("#days-payable")).to_have_text("10")
+    expect(page.locator("#discharge-ready")).to_be_visible()
     check_axe(page)
 
     # Hospital: training date, admission for training, training done.
@@ -102,12 +107,29 @@ def test_an_elective_ltmv_patient_from_referral_to_phase_3(
     stable = page.locator("#criterion-medically_stable")
     expect(stable).to_have_class(re.compile("gate__item--unmet"))
     expect(page.locator("#criterion-team_trained")).to_have_class(re.compile("gate__item--met"))
+    expect(page.locator("#criterion-individual_plan")).to_have_class(
+        re.compile("gate__item--unmet"))
     check_axe(page)
     shot(page, "pathway-gate-blocked")
     assert not pathway.events.filter(kind="discharged").exists()
 
+    # Municipality: the coordinator starts the individual plan on the plans pages (the
+    # patient has consented); the gate's criterion turns green.
+    Consent.objects.create(patient=patient, scope=Consent.Scope.INDIVIDUAL_PLAN,
+                           status=Consent.Status.GIVEN, recorded_by=world.coordinator_a,
+                           recorded_by_organisation=world.ke_a)
+    login_as(world.coordinator_a)
+    page.goto(f"/patients/{patient.pk}/plans/individual/")
+    page.locator("form[action$='/individual/start/'] button[type=submit]").click()
+    expect(page.locator("#version-title")).to_be_visible()
+    check_axe(page)
+    page.goto(f"{base}{pathway.pk}/")
+    expect(page.locator("#criterion-individual_plan")).to_have_class(
+        re.compile("gate__item--met"))
+
     # The responsible consultant judges the patient stable and discharges, overriding the
-    # plan criteria that are still open with a written reason.
+    # plan criteria that are still open (binder, treatment and action plans) with a
+    # written reason.
     login_as(world.consultant)
     page.goto(f"{base}{pathway.pk}/")
     stable = page.locator("#criterion-medically_stable")
@@ -122,6 +144,7 @@ def test_an_elective_ltmv_patient_from_referral_to_phase_3(
     expect(page.locator(".notice--danger")).to_contain_text("planene ferdigstilles")
     override = GateOverride.objects.get(pathway=pathway)
     assert override.by == world.consultant
+    assert "individual_plan" not in {c["key"] for c in override.unmet}
     pathway.refresh_from_db()
     assert pathway.phase == "novice"
     check_axe(page)
