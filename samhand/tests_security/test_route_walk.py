@@ -254,7 +254,8 @@ TARGETS = ("patient_a", "patient_b", "random")
 # Tables whose rows a GET may legitimately add or touch.
 VOLATILE_TABLES = ("audit_", "django_session", "axes_", "otp_", "accounts_usersession",
                    "samhand_api_apitoken",  # last_used_at
-                   "samhand_cache")  # Django's database cache: the API rate budget
+                   "samhand_cache",  # Django's database cache
+                   "samhand_api_ratecount")  # the API rate budget (RateCount)
 
 
 # --------------------------------------------------------------------------- walking

@@ -3,6 +3,9 @@ stay on the message page; a coordinator answers a thread (htmx). axe-clean."""
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -70,3 +73,86 @@ def test_a_coordinator_answers_a_thread(page: Page, login_as: Any, world: Any,
     expect(page.get_by_text("Ja, fra fredag kl. 12.").first).to_be_visible()
     check_axe(page)
     assert OutboundMessage.objects.filter(sender=ke).count() == 1
+
+
+def _shot(page: Page, name: str) -> None:
+    """A full-page screenshot into $SAMHAND_SCREENSHOTS, when set (to look at the pages)."""
+    folder = os.environ.get("SAMHAND_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def test_an_operator_inspects_and_corrects_a_message_and_reads_the_report(
+        page: Page, login_as: Any, world: Any, check_axe: Any) -> None:
+    _hosp, hn, _ke = _parties(world)
+    other = Partner.objects.create(name="Fjordby sykehus mottak", organisation=world.pulm,
+                                   her_id="1009", endpoint_url="https://sykehus.test/fhir")
+    send_plo(event=Event.PLO_ADMISSION_REPORT, patient=world.patient_a, sender=hn,
+             receiver=other, actor=Actor(user=world.home_nurse_a), author_name="Hanne Hjem",
+             author_phone="400 00 001", text="Innleggelsesrapport: hjemmesykepleie 3 ganger "
+             "daglig.")
+
+    def refused(out: Any, body: bytes) -> Answer:
+        message = fhirmsg.Message(json.loads(body))
+        ack = fhirmsg.build_ack(
+            code="fatal-error", acked_header_id=message.header_id,
+            acked_activity="new-message", original_sender=out.sender.party,
+            us=out.receiver.party, problems=[fhirmsg.Problem(
+                "Bundle.entry[3].resource.payload[0]", "MSG_Datatype_Wrong", "Wrong text.")])
+        return Answer(200, fhirmsg.dumps(ack))
+
+    send_due(transport=refused)
+    out = OutboundMessage.objects.get(status="failed")
+    login_as(world.coordinator_a)
+    page.goto("/messages/operator/")
+    check_axe(page)
+    _shot(page, "operator-queue")
+    page.get_by_role("link", name=out.event).first.click()
+    expect(page.get_by_role("heading", name="Sendt melding")).to_be_visible()
+    expect(page.get_by_text("MSG_Datatype_Wrong").first).to_be_visible()
+    check_axe(page)
+    _shot(page, "operator-inspect")
+    page.get_by_role("link", name="Rett og send som ny melding").click()
+    editor = page.get_by_label("Meldingen (FHIR JSON)")
+    content = json.loads(editor.input_value())
+    content["entry"][0]["resource"]["eventCoding"]["code"] = "plo-deviation"
+    editor.fill(json.dumps(content, indent=2))
+    page.get_by_role("button", name="Kontroller og send som ny melding").click()
+    expect(page.get_by_text("Meldingen ble ikke sendt").first).to_be_visible()
+    check_axe(page)
+    _shot(page, "operator-correct-refused")
+    content["entry"][0]["resource"]["eventCoding"]["code"] = out.event
+    editor.fill(json.dumps(content, indent=2))
+    page.get_by_role("button", name="Kontroller og send som ny melding").click()
+    expect(page.get_by_text("Den rettede meldingen er lagt i køen").first).to_be_visible()
+    out.refresh_from_db()
+    assert out.status == "superseded" and out.replaced_by is not None
+    page.goto("/messages/operator/timeliness/")
+    expect(page.get_by_role("heading", name="Svartider for meldinger")).to_be_visible()
+    check_axe(page)
+    _shot(page, "operator-timeliness")
+
+
+def test_a_nurse_forwards_a_thread(page: Page, login_as: Any, world: Any,
+                                   check_axe: Any) -> None:
+    hosp, hn, _ke = _parties(world)
+    Partner.objects.create(name="Fjordby legesenter", organisation=world.gp_office,
+                           her_id="2003")
+    care = send_plo(event=Event.PLO_REQUEST, patient=world.patient_a, sender=hosp,
+                    receiver=hn, actor=Actor(user=world.ltmv_nurse), author_name="Lise Lunde",
+                    author_phone="77 00 10 00", text="Kan fastlegen se på såret?")
+    send_due(transport=_loopback)
+    login_as(world.home_nurse_a)
+    page.goto(f"/patients/{world.patient_a.pk}/messages/{care.thread.pk}/")
+    page.get_by_role("link", name="Videresend").click()
+    expect(page.get_by_text("Kan fastlegen se på såret?").first).to_be_visible()
+    check_axe(page)
+    _shot(page, "forward-form")
+    page.get_by_label("Videresend til").select_option(label="Fjordby legesenter")
+    page.get_by_label("Din merknad til mottakeren").fill("Til orientering.")
+    page.get_by_label("Telefonnummer mottakeren kan ringe").fill("400 00 001")
+    page.get_by_role("button", name="Videresend").click()
+    expect(page.get_by_text("Meldingstråden er videresendt.")).to_be_visible()
+    check_axe(page)
+    assert OutboundMessage.objects.filter(receiver__her_id="2003").count() == 1
