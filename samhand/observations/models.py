@@ -65,6 +65,11 @@ class ObservationSet(models.Model):
     news2_risk = models.CharField(max_length=12, blank=True)
     news2_subscores = models.JSONField(default=dict, blank=True)
     news2_missing = models.JSONField(default=list, blank=True)
+    # Entered in error (corrections.mark_in_error): why, by whom, when.
+    error_reason = models.CharField(_("reason"), max_length=500, blank=True)
+    error_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                 null=True, blank=True, related_name="+")
+    error_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("observation set")

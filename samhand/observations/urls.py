@@ -20,6 +20,7 @@ urlpatterns: list[URLPattern] = [
     path(P + "isbar/<uuid:report_id>/send/", views.isbar_send, name="isbar_send"),
     path(P + "<uuid:set_id>/", views.set_detail, name="set"),
     path(P + "<uuid:set_id>/edit/", views.edit_draft, name="edit"),
+    path(P + "<uuid:set_id>/error/", views.set_error, name="set_error"),
     path(P + "alerts/<uuid:alert_id>/acknowledge/", views.acknowledge_alert,
          name="acknowledge"),
     path("patients/<uuid:patient_id>/report-worse/", views.report_worse, name="report_worse"),

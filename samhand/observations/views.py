@@ -281,9 +281,42 @@ def set_detail(request: HttpRequest, patient_id: UUID, set_id: UUID) -> HttpResp
                         "alert": bool(q.alert_when) and any(
                             str(v) in q.alert_when for v in (
                                 value if isinstance(value, list) else [value]))})
+    from .corrections import may_mark
+
     context = {"nav": "patients", "patient": patient, "grant": grant, "form": form,
-               "answers": answers, "can_write": _can_write(grant), **_result_context(obs)}
+               "answers": answers, "can_write": _can_write(grant),
+               "may_mark_error": _can_write(grant) and obs.status ==
+               ObservationSet.Status.FINAL and may_mark(request.user, obs),
+               **_result_context(obs)}
     return render(request, "observations/set.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def set_error(request: HttpRequest, patient_id: UUID, set_id: UUID) -> HttpResponse:
+    """Mark a finished set as entered in error, with a reason (the recorder or a nurse
+    of the recording unit)."""
+    from .corrections import mark_in_error, may_mark
+
+    patient, grant = _read(request, patient_id)
+    obs = _set_in(patient, set_id, grant)
+    form = get_form(obs.form_key, obs.form_version)
+    allowed = _can_write(grant) and may_mark(request.user, obs) and \
+        obs.status == ObservationSet.Status.FINAL
+    error, status, reason = "", 200, ""
+    if request.method == "POST":
+        reason = request.POST.get("reason", "")
+        try:
+            mark_in_error(policy.actor_for(request), patient, grant, obs, reason=reason)
+        except DomainError as exc:
+            error, status = exc.message, 403 if exc.status == 403 else 422
+        else:
+            messages.success(request, _("The observations are marked as entered in error. "
+                                        "They no longer count in NEWS2 and the trends."))
+            return redirect("observations:set", patient_id=patient.pk, set_id=obs.pk)
+    return render(request, "observations/set_error.html", {
+        "nav": "patients", "patient": patient, "grant": grant, "obs": obs, "form": form,
+        "allowed": allowed, "error": error, "reason": reason,
+        "risk_label": risk_label(obs.news2_risk)}, status=status)
 
 
 # --------------------------------------------------------------------------- trends

@@ -32,6 +32,7 @@ ROUTES = {
         {"receiver": "00000000-0000-0000-0000-000000000000", "phone": "400 00 001"},)),
     "observations:set": Policy(PATIENT),
     "observations:edit": Policy(PATIENT, posts=(VITALS,)),
+    "observations:set_error": Policy(PATIENT, posts=({"reason": "Feil pasient valgt"},)),
     "observations:acknowledge": Policy(PATIENT, post_only=True, posts=({"note": "ok"},)),
     "observations:report_worse": Policy(RELATIVE, scope="contacts", posts=(
         {"symptoms": "breathless", "text": "Tyngre pust i natt"},)),
