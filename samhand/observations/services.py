@@ -398,38 +398,41 @@ def ingest_batch(actor: Actor, items: Sequence[BatchItem], *,
     return sets
 
 
-SET_COLUMNS = ("id", "patient_id", "form_key", "form_version", "answers", "status", "source",
-               "recorded_by_id", "organisation_id", "taken_at", "created_at", "updated_at",
-               "finished_at", "confirmed", "spo2_scale", "news2_total", "news2_risk",
-               "news2_subscores", "news2_missing")
 VITAL_COLUMNS = ("observation_set_id", "patient_id", "code", "value", "taken_at")
 
 
 def _insert(sets: list[ObservationSet],
             vitals: list[tuple[Any, Any, str, float, dt.datetime]]) -> None:
     """The batch's rows: PostgreSQL's COPY (no model instances per vital, no per-value
-    adaptation in Python), bulk_create elsewhere. Same rows either way."""
+    adaptation in Python), bulk_create elsewhere. Same rows either way: every column of
+    the set is copied from the instance (its defaults included), JSON as text."""
     if connection.vendor != "postgresql":
         ObservationSet.objects.bulk_create(sets, batch_size=500)
         VitalSign.objects.bulk_create([
             VitalSign(observation_set_id=o, patient_id=p, code=c, value=v, taken_at=t)
             for o, p, c, v, t in vitals], batch_size=500)
         return
+    from django.db.models import JSONField
     from psycopg import sql
 
-    def copy(table: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> None:
+    def copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
             sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
         with connection.cursor() as cursor, cursor.cursor.copy(statement) as out:
             for row in rows:
                 out.write_row(row)
 
-    copy(ObservationSet._meta.db_table, SET_COLUMNS, (
-        (o.pk, o.patient_id, o.form_key, o.form_version, json.dumps(o.answers), o.status,
-         o.source, o.recorded_by_id, o.organisation_id, o.taken_at, o.created_at,
-         o.updated_at, o.finished_at, json.dumps(o.confirmed), o.spo2_scale, o.news2_total,
-         o.news2_risk, json.dumps(o.news2_subscores), json.dumps(o.news2_missing))
-        for o in sets))
+    fields = ObservationSet._meta.concrete_fields
+    names = [f.attname for f in fields]
+    as_json = [i for i, f in enumerate(fields) if isinstance(f, JSONField)]
+
+    def set_row(obs: ObservationSet) -> list[Any]:
+        row = [getattr(obs, name) for name in names]
+        for i in as_json:
+            row[i] = json.dumps(row[i])
+        return row
+
+    copy(ObservationSet._meta.db_table, [f.column for f in fields], map(set_row, sets))
     copy(VitalSign._meta.db_table, VITAL_COLUMNS, vitals)
 
 
