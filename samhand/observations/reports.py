@@ -64,6 +64,11 @@ RESPONSE_TEXT = {
 }
 
 
+def _risk(risk: str) -> str:
+    return {"low": _("low"), "low-medium": _("low-medium (a red parameter)"),
+            "medium": _("medium"), "high": _("high")}.get(risk, risk)
+
+
 def response_text(obs: ObservationSet | None) -> str:
     if obs is None or obs.news2_total is None:
         return ""
@@ -90,7 +95,8 @@ def draft_isbar(actor: Actor, patient: Patient, *, alert: Any = None) -> dict[st
     situation = str(getattr(alert, "text", "") or "")
     if not situation and latest is not None:
         situation = _("NEWS2 %(total)s (%(risk)s) at %(at)s.") % {
-            "total": latest.news2_total, "risk": latest.news2_risk, "at": _fmt(latest.taken_at)}
+            "total": latest.news2_total, "risk": _risk(latest.news2_risk),
+            "at": _fmt(latest.taken_at)}
     diagnoses = "; ".join(f"{d.code} {d.text}".strip() for d in patient.diagnoses.all())
     background = [_("Diagnoses: %(list)s.") % {"list": diagnoses or _("none recorded")}]
     if patient.group:
@@ -117,7 +123,8 @@ def draft_isbar(actor: Actor, patient: Patient, *, alert: Any = None) -> dict[st
         assessment.append(_("Latest observations %(at)s: %(values)s.") % {
             "at": _fmt(latest.taken_at), "values": "; ".join(parts)})
         assessment.append(_("NEWS2 %(total)s (%(risk)s), SpO2 scale %(scale)s.") % {
-            "total": latest.news2_total, "risk": latest.news2_risk, "scale": latest.spo2_scale})
+            "total": latest.news2_total, "risk": _risk(latest.news2_risk),
+            "scale": latest.spo2_scale})
         trend = list(ObservationSet.objects.filter(
             patient=patient, status="final", news2_total__isnull=False)
             .order_by("-taken_at").values_list("news2_total", flat=True)[:5])

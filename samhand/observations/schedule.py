@@ -72,7 +72,8 @@ def after_set(actor: Actor, obs: ObservationSet, rules: EscalationSettings) -> S
         return None  # routine: nothing to do, no query
     from .escalation import is_normal
 
-    interval = dt.timedelta(hours=rules.close_hours or rules.close_every_hours)
+    # The rule in force now (a doctor's change applies from the next set on).
+    interval = dt.timedelta(hours=rules.close_every_hours)
     result = step(state, risk=obs.news2_risk, normal=is_normal(obs, rules),
                   taken_at=obs.taken_at, interval=interval,
                   end_after=rules.normal_sets_to_end)

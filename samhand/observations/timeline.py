@@ -19,6 +19,7 @@ from typing import Any
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from samhand.access.policy import Grant
 from samhand.audit.models import AuditEvent
@@ -28,6 +29,11 @@ from .access import visible_reports_q, visible_sets_q
 from .definitions import get_form
 from .models import IsbarReport, IsbarSending, ObservationSet
 
+# Names for the timeline's "Show" filter (the pathways template may use them).
+KIND_LABELS = {"observation": gettext_lazy("Observations"),
+               "checklist": gettext_lazy("Checklists"),
+               "isbar": gettext_lazy("ISBAR summaries"),
+               "alert": gettext_lazy("Alerts")}
 LIMIT = 500  # per kind: the timeline pages by 50; older items are on the pages themselves
 
 

@@ -121,3 +121,109 @@ def test_a_relatives_self_report_reaches_the_home_nursing_unit(
     expect(page.locator(".alert-row")).to_contain_text(world.patient_a.family_name)
     check_axe(page)
     assert console_errors == []
+
+
+def _shot(page: Page, name: str) -> None:
+    """A full-page screenshot when SAMHAND_SCREENSHOTS names a folder (to look at)."""
+    import os
+
+    folder = os.environ.get("SAMHAND_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=f"{folder}/{name}.png", full_page=True)
+
+
+def test_an_isbar_is_sent_to_the_gp_and_shows_on_the_message_trail(
+        page: Page, login_as: Any, world: Any, check_axe: Any,
+        console_errors: list[str]) -> None:
+    from samhand.messaging.models import Partner
+
+    Partner.objects.create(name="Fjordby sykepleietjeneste", organisation=world.hn_a,
+                           her_id="2001", is_local=True, service="home_nursing")
+    Partner.objects.create(name="Fjordby legesenter", organisation=world.gp_office,
+                           her_id="2003", service="gp")
+    actor, grant = actor_and_grant(world.home_nurse_a, world.patient_a)
+    services.save_observation(actor, world.patient_a, grant, form_key="vital_signs",
+                              answers={**VITALS_NORMAL, "respiration_rate": 26,
+                                       "spo2": 91, "on_oxygen": True}, final=True)
+    login_as(world.home_nurse_a)
+    page.goto(f"/patients/{world.patient_a.pk}/observations/isbar/")
+    page.fill("#isbar-recommendation", "Fastlegen vurderer pasienten i dag.")
+    page.click("main form button[type=submit]")
+    expect(page.locator("#isbar-receiver")).to_be_visible()
+    expect(page.locator("#isbar-phone")).to_have_value("400 00 001")
+    check_axe(page)
+    _shot(page, "isbar-send-form")
+    page.select_option("#isbar-receiver", label="Fjordby legesenter (Legekontor)")
+    page.click("#isbar-send-title ~ form button[type=submit]")
+    expect(page.locator("#isbar-sent")).to_contain_text("Fjordby legesenter")
+    expect(page.locator("#isbar-identify")).to_have_attribute("readonly", "")
+    check_axe(page)
+    _shot(page, "isbar-sent")
+    page.click("#isbar-sent a")
+    expect(page.locator("main")).to_contain_text("Fastlegen vurderer pasienten i dag.")
+    check_axe(page)
+    page.goto(f"/patients/{world.patient_a.pk}/messages/")
+    expect(page.locator("main")).to_contain_text("Helseopplysninger til lege")
+    page.goto(f"/patients/{world.patient_a.pk}/timeline/?kind=isbar")
+    expect(page.locator(".timeline")).to_contain_text("ISBAR sendt til Fjordby legesenter")
+    check_axe(page)
+    _shot(page, "timeline-isbar")
+    assert console_errors == []
+
+
+def test_a_nurse_marks_a_set_entered_in_error_and_it_leaves_the_trend(
+        page: Page, login_as: Any, world: Any, check_axe: Any,
+        console_errors: list[str]) -> None:
+    actor, grant = actor_and_grant(world.home_nurse_a, world.patient_a)
+    services.save_observation(actor, world.patient_a, grant, form_key="vital_signs",
+                              answers=VITALS_NORMAL, final=True,
+                              taken_at=timezone.now() - dt.timedelta(hours=3))
+    wrong = services.save_observation(actor, world.patient_a, grant, form_key="vital_signs",
+                                      answers={**VITALS_NORMAL, "pulse": 135}, final=True)
+    login_as(world.home_nurse_a)
+    page.goto(f"/patients/{world.patient_a.pk}/observations/{wrong.pk}/")
+    page.click("text=Merk som feilregistrert")
+    expect(page.locator("h1")).to_have_text("Merk som feilregistrert")
+    check_axe(page)
+    page.fill("#reason", "feil")  # too short: refused by the server with a message
+    page.evaluate("document.querySelector('#reason').removeAttribute('minlength')")
+    page.click("main form button[type=submit]")
+    expect(page.locator("[role=alert]")).to_contain_text("minst 5 tegn")
+    check_axe(page)
+    _shot(page, "set-error-refused")
+    page.fill("#reason", "Pulsen ble målt på feil pasient.")
+    page.click("main form button[type=submit]")
+    expect(page.locator("#entered-in-error")).to_contain_text("Pulsen ble målt på feil pasient.")
+    check_axe(page)
+    _shot(page, "set-entered-in-error")
+    page.goto(f"/patients/{world.patient_a.pk}/observations/trends/")
+    expect(page.locator("main")).not_to_contain_text("135")
+    check_axe(page)
+    assert console_errors == []
+
+
+def test_closer_observation_and_the_pathways_rule_defaults_are_shown(
+        page: Page, login_as: Any, world: Any, check_axe: Any,
+        console_errors: list[str]) -> None:
+    from samhand.observations.defaults import seed_rules
+
+    seed_rules(world.patient_a, template_key="home_niv")
+    actor, grant = actor_and_grant(world.home_nurse_a, world.patient_a)
+    services.save_observation(actor, world.patient_a, grant, form_key="vital_signs",
+                              answers={**VITALS_NORMAL, "respiration_rate": 26,
+                                       "spo2": 91, "on_oxygen": True}, final=True)
+    login_as(world.consultant)
+    page.goto(f"/patients/{world.patient_a.pk}/observations/")
+    expect(page.locator("#closer-observation")).to_contain_text("hver 24. time")
+    expect(page.locator("#scale2-suggested")).to_be_visible()
+    check_axe(page)
+    _shot(page, "overview-closer-observation")
+    page.goto(f"/patients/{world.patient_a.pk}/observations/rules/")
+    expect(page.locator(".callout")).to_contain_text("forordnes av lege")
+    expect(page.locator("#close_every_hours")).to_have_value("24")
+    page.fill("#close_every_hours", "12")
+    page.click("main form button[type=submit]")
+    expect(page.locator("#close_every_hours")).to_have_value("12")
+    check_axe(page)
+    _shot(page, "rules-seeded")
+    assert console_errors == []
