@@ -46,6 +46,9 @@ NIV_STAGES: list[tuple[str, float, dict[str, Any]]] = [
 COPD_STAGES: list[tuple[str, float, dict[str, Any]]] = [
     ("admitted", 40, {}),
     ("vulnerable_marked", 35, {}),
+    # The discharge-ready notice, answered the same day: it can receive her in 3 days.
+    ("discharge_ready", 34, {}),
+    ("discharge_ready_answered", 33.8, {"receive_days_ago": 31}),
     ("discharged", 30, {}),
 ]
 PALLIATIVE_STAGES: list[tuple[str, float, dict[str, Any]]] = [
@@ -105,6 +108,10 @@ def load(summary: Any) -> None:
                 if "ready_days_ago" in event_data:
                     event_data = {"discharge_ready_from": (
                         timezone.localdate() - dt.timedelta(days=data["ready_days_ago"])
+                    ).isoformat()}
+                if "receive_days_ago" in event_data:
+                    event_data = {"receive_from": (
+                        timezone.localdate() - dt.timedelta(days=data["receive_days_ago"])
                     ).isoformat()}
                 actor = _consultant(patient, consultant) if kind == "discharged" \
                     else hospital
