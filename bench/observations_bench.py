@@ -22,7 +22,7 @@ measured in the same run. Not a test: run by hand on PostgreSQL.
 4. trend page     two years of daily sets for one patient: GET the trend page (730
                   days) and its data query, against the bare SQL query.
 
-Results go to bench/results/observations-<vendor>-<date>.txt.
+Results go to bench/results/observations-<vendor>-<date>[-<label>].txt.
 """
 
 from __future__ import annotations
@@ -432,7 +432,12 @@ def bench_latest(user: User, patients: list[Any], repeat: int) -> None:
 # --------------------------------------------------------------------------- 4. trend
 
 def bench_trend(user: User, org: Organisation, repeat: int) -> None:
-    from samhand.observations.views import TREND_CODES, trend_rows
+    from samhand.observations.views import TREND_CODES
+
+    try:
+        from samhand.observations.views import trend_rows
+    except ImportError:  # before the pivot (to measure older commits with this script)
+        from samhand.observations.views import trend_data as trend_rows  # type: ignore[assignment]
 
     _u, _o, [pid] = setup_one_patient(user, org)
     if not ObservationSet.objects.filter(patient_id=pid).exists():
@@ -509,6 +514,7 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=None, help="requests per process")
     parser.add_argument("--repeat", type=int, default=None)
     parser.add_argument("--only", default="1234")
+    parser.add_argument("--label", default="", help="appended to the results file's name")
     args = parser.parse_args()
     quick = {"rounds": 3, "batches": 2, "single": 60, "repeat": 150}
     full = {"rounds": 5, "batches": 4, "single": 200, "repeat": 300}
@@ -537,7 +543,8 @@ def main() -> None:
     if "4" in args.only:
         bench_trend(user, org, max(50, args.repeat // 2))
     say(f"load after {os.getloadavg()}")
-    out = ROOT / "bench" / "results" / f"observations-{vendor}-{dt.date.today()}.txt"
+    label = f"-{args.label}" if args.label else ""
+    out = ROOT / "bench" / "results" / f"observations-{vendor}-{dt.date.today()}{label}.txt"
     out.write_text("\n".join(OUT) + "\n")
     print(f"written to {out}")
 
