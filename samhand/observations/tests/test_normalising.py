@@ -138,3 +138,10 @@ def test_a_batch_with_a_normal_set_closes_the_acknowledged_alert(world, high_ale
     ingest_batch(actor, [BatchItem(world.patient_a, grant, "vital_signs", VITALS_NORMAL)])
     high_alert.refresh_from_db()
     assert high_alert.closed_at is not None
+
+
+def test_the_units_alert_page_shows_the_normal_again_line(world, as_user, high_alert, client):
+    record(world, as_user, VITALS_NORMAL)
+    world.login(client, world.home_nurse_a)
+    page = client.get("/observations/alerts/").content.decode()
+    assert "<br>↳ Verdiene er normale igjen: NEWS2 0" in page
