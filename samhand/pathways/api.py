@@ -490,7 +490,8 @@ def record_pathway_event(request: HttpRequest, patient_id: uuid.UUID,
     patient, grant = _open(request, patient_id, write=True)
     pathway = _pathway_of(patient, pathway_id)
     with _fields(discharge_ready_from="data.discharge_ready_from", phase="data.phase",
-                 receive_from="data.receive_from", received_at="data.received_at"):
+                 receive_from="data.receive_from", received_at="data.received_at",
+                 can_receive="data.can_receive"):
         event = services.record_event(
             pathway, payload.kind, actor=policy.actor_for(request, CLIENT), grant=grant,
             at=payload.at, data=payload.data, note=payload.note,

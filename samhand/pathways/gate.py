@@ -124,8 +124,8 @@ def evaluate_many(pathways: Sequence[Pathway],
             "judged_by").order_by("judged_at"):
         judgements[(j.pathway_id, j.gate_key, j.criterion_key)] = j
     done: dict[Any, set[str]] = defaultdict(set)
-    for pathway_id, key in Task.objects.filter(pathway_id__in=ids, status=Task.Status.DONE
-                                               ).values_list("pathway_id", "task_key"):
+    for pathway_id, key in (Task.objects.filter(pathway_id__in=ids, status=Task.Status.DONE)
+                            .order_by().values_list("pathway_id", "task_key").distinct()):
         done[pathway_id].add(key)
     wanted: dict[str, list[Pathway]] = defaultdict(list)
     for p, g in chosen.values():

@@ -262,6 +262,9 @@ def record_event(pathway: Pathway, kind: str, *, actor: Actor, grant: Grant | No
         receive_from = (_parse_date(data["receive_from"], "receive_from")
                         if data.get("receive_from") else None)
         can_receive = data.get("can_receive")
+        if can_receive is not None and not isinstance(can_receive, bool):
+            raise DomainError(_("Say whether the municipality can receive the patient "
+                                "(true or false)."), code="invalid", field="can_receive")
         if can_receive is None:
             can_receive = receive_from is not None
         if can_receive and receive_from is None:

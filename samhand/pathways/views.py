@@ -114,6 +114,7 @@ def _detail_context(request: HttpRequest, patient: Patient, grant: policy.Grant,
                     pathway: Pathway, **forms: Any) -> dict[str, Any]:
     template = pathway.template
     today = timezone.localdate()
+    ready = [(p, p.ready_days(today), p.payable_days(today)) for p in pathway.ready_periods()]
     owners = _owner_orgs(patient)
     gate_views = []
     for status in gates.gates(pathway):
@@ -154,10 +155,9 @@ def _detail_context(request: HttpRequest, patient: Patient, grant: policy.Grant,
         "event_form": forms.get("event_form") or EventForm(template=template),
         "task_form": forms.get("task_form") or TaskForm(),
         "open_form": forms.get("open_form", ""),
-        "days_ready": pathway.days_discharge_ready(),
-        "payable_days": pathway.payable_days(),
-        "ready_periods": [(p, p.ready_days(today), p.payable_days(today))
-                          for p in pathway.ready_periods()],
+        "days_ready": sum(r for _p, r, _paid in ready) if ready else None,
+        "payable_days": sum(paid for _p, _r, paid in ready) if ready else None,
+        "ready_periods": ready,
         "other_pathways": Pathway.objects.filter(patient=patient).exclude(pk=pathway.pk).count(),
     }
 

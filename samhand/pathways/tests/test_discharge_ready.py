@@ -136,3 +136,15 @@ def test_the_planned_decision_of_an_ltmv_pathway_comes_from_set_discharge_date(l
     pathway.refresh_from_db()
     assert event.kind == "municipal_decision" and pathway.discharge_ready_from == ready
     assert pathway.days_discharge_ready() == pathway.payable_days() == 7
+
+
+def test_an_answer_with_a_malformed_date_or_flag_is_refused_and_nothing_is_stored(ltmv):
+    pathway = _copd_in_hospital(ltmv)
+    _record(ltmv, pathway, "discharge_ready", 2)
+    for data, field in (({"receive_from": "1. mars"}, "receive_from"),
+                        ({"can_receive": "ja"}, "can_receive")):
+        with pytest.raises(DomainError) as err:
+            _record(ltmv, pathway, "discharge_ready_answered", 1, user=ltmv.coordinator_a,
+                    data=data)
+        assert err.value.field == field
+    assert not pathway.events.filter(kind="discharge_ready_answered").exists()
