@@ -15,7 +15,8 @@ patient's threshold with risk "low" (so no red parameter), the open NEWS2 alerts
 patient (high, medium, red — and their escalations) are settled:
 
 * an alert somebody has acknowledged is closed, with a note naming the set's NEWS2,
-  time and who recorded it, and audited (samhand.observation.alert_normalised);
+  time and who recorded it, and audited (samhand.observation.alert_normalised); its
+  task on the unit's worklist is completed with the same note;
 * an alert nobody has acknowledged is NOT closed. Clinically a high score that nobody
   has seen must still be seen: the normal set may be a wrong measurement, or taken
   after the patient was given oxygen by a relative. It stays open and keeps escalating;
@@ -351,6 +352,7 @@ def settle_normalised(actor: Actor, obs: ObservationSet, rules: EscalationSettin
             continue  # the set is not newer than the alert: it says nothing about it
         if alert.acknowledged_at is not None:
             close(alert, actor, note)
+            _complete_alert_tasks(actor, alert, obs, note)
             record(actor, "samhand.observation.alert_normalised", AuditEvent.Action.UPDATE,
                    patient_id=obs.patient_id, object_type="Flag",
                    object_ids=[alert.pk, obs.pk])
@@ -360,6 +362,16 @@ def settle_normalised(actor: Actor, obs: ObservationSet, rules: EscalationSettin
             "%(note)s Not closed: acknowledge the alert to close it.") % {"note": note}
         Alert.objects.filter(pk=alert.pk, closed_at__isnull=True).update(text=text)
     return closed
+
+
+def _complete_alert_tasks(actor: Actor, alert: Any, obs: ObservationSet, note: str) -> None:
+    """The alert's task on the unit's worklist is done with it (same note)."""
+    from samhand.pathways.models import Task
+    from samhand.pathways.services import complete_task
+
+    for task in Task.objects.filter(patient_id=alert.patient_id, source=f"alert:{alert.pk}",
+                                    status__in=Task.OPEN_STATUSES):
+        complete_task(task, actor=actor, at=max(obs.taken_at, task.created_at), note=note)
 
 
 def close_acknowledged_normalised(now: dt.datetime | None = None) -> int:

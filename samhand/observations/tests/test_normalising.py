@@ -14,6 +14,7 @@ from samhand.alerts.services import acknowledge
 from samhand.observations import services
 from samhand.observations.escalation import sweep
 from samhand.observations.models import EscalationSettings
+from samhand.pathways.models import Task
 
 from .conftest import VITALS_HIGH, VITALS_NORMAL
 
@@ -49,6 +50,8 @@ def test_an_acknowledged_alert_closes_when_the_total_is_one_below_the_threshold(
     assert watch.rows(code="samhand.observation.alert_normalised",
                       patient_id=world.patient_a.pk)
     assert watch.rows(code="samhand.alert.closed", patient_id=world.patient_a.pk)
+    [task] = Task.objects.filter(source=f"alert:{high_alert.pk}")
+    assert task.status == "done" and "NEWS2 4" in task.completion_note
 
 
 def test_a_total_at_the_threshold_does_not_close_it(world, as_user, high_alert):
@@ -83,6 +86,7 @@ def test_an_unacknowledged_alert_is_marked_but_not_closed(world, as_user, high_a
     record(world, as_user, VITALS_NORMAL)
     high_alert.refresh_from_db()
     assert high_alert.closed_at is None and high_alert.due_at is not None
+    assert Task.objects.get(source=f"alert:{high_alert.pk}").status == "open"
     assert "Ikke lukket" in high_alert.text and "NEWS2 0" in high_alert.text
     assert high_alert.text.startswith("NEWS2 8")
     assert not watch.rows(code="samhand.observation.alert_normalised")
