@@ -204,6 +204,7 @@ def send_plo(*, event: str, patient: Patient, sender: Partner, receiver: Partner
              thread: Any = None, activity: str = Activity.NEW,
              ready_at: dt.datetime | None = None, can_receive: bool | None = None,
              receive_from: dt.date | None = None, applies: bool | None = None,
+             attachments: list[dict[str, str]] | None = None,
              ) -> CareMessage:
     """Build and queue one PLO message; the sender's own records change in the same
     transaction (a discharge-ready notice starts the count on the sending side too)."""
@@ -235,4 +236,4 @@ def send_plo(*, event: str, patient: Patient, sender: Partner, receiver: Partner
         author_name=author_name, author_phone=author_phone, text=text,
         category=event, topic=TITLES.get(event, ""), thread=thread, activity=activity,
         event=event, category_system=PLO_CATEGORY_SYSTEM, extensions=extensions,
-        also=own_records)
+        attachments=attachments, also=own_records)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -319,6 +320,7 @@ def _complete(actor: Actor, meeting: Meeting, grant: Grant) -> None:
                      (Document.Kind.AGREEMENT, "plans/pdf/agreement.html",
                       _("Signed agreement")))]
     _notify_municipality(actor, meeting, documents)
+    _send_minutes(actor, meeting, documents)
     pathway_link.record_meeting_held(pathway, actor=actor, at=meeting.starts_at,
                                      meeting_id=meeting.pk)
     _audit(actor, "samhand.meeting.completed", A.UPDATE, meeting, grant,
@@ -349,6 +351,64 @@ def _notify_municipality(actor: Actor, meeting: Meeting, documents: list[Documen
                        "are stored with the patient's documents (%(codes)s).") % {
                     "codes": ", ".join(d.code for d in documents)},
                 actor=actor)
+
+
+def _address_of(organisation: Organisation | None, *, local: bool) -> list[Any]:
+    """Active address-book entries of the organisation or the units above it (nearest
+    first), this installation's own (`local`) or other systems'."""
+    from samhand.messaging.models import Partner
+
+    found: list[Any] = []
+    org = organisation
+    while org is not None and not found:
+        found = list(Partner.objects.filter(organisation=org, is_local=local, is_active=True))
+        org = org.parent
+    return found
+
+
+def _send_minutes(actor: Actor, meeting: Meeting, documents: list[Document]) -> None:
+    """A municipality on another system gets the signed minutes and agreement as a
+    message too (issue 6: minutes and agreements "can be sent as messages"): samhand's
+    PLO event `plo-meeting-minutes` to its coordinating unit (MS-4), from the hospital
+    unit that called the meeting, with both PDFs attached, in the same transaction as
+    the signing (the outbox delivers it). A municipality on this installation has no
+    address of another system: it reads the documents here, and the alert tells it so."""
+    try:
+        from samhand.messaging.codes import Event
+        from samhand.messaging.plo import route, send_plo
+    except ImportError:
+        return
+    import base64
+
+    municipality = next((p.organisation for p in meeting.participants.all()
+                         if p.side == MeetingParticipant.Side.MUNICIPALITY
+                         and p.organisation is not None), None)
+    senders = _address_of(meeting.called_by_organisation, local=True)
+    if municipality is None or not senders:
+        return
+    top = municipality.top
+    from samhand.messaging.models import Partner
+
+    receiver = route(list(Partner.objects.filter(
+        Q(organisation=top) | Q(organisation__parent=top) | Q(organisation__parent__parent=top),
+        is_local=False, is_active=True)), Event.PLO_MEETING_MINUTES)
+    if receiver is None:
+        return
+    caller = meeting.called_by
+    send_plo(event=Event.PLO_MEETING_MINUTES, patient=meeting.patient, sender=senders[0],
+             receiver=receiver, actor=actor,
+             author_name=(caller.get_full_name() or caller.get_username()) if caller else "",
+             author_phone=(meeting.called_by_organisation.phone_24h
+                           or meeting.called_by_organisation.phone)
+             if meeting.called_by_organisation else "",
+             text=_("Signed minutes and agreement from the collaboration meeting on "
+                    "%(date)s. Documents: %(codes)s.") % {
+                 "date": timezone.localtime(meeting.starts_at).strftime("%d.%m.%Y"),
+                 "codes": ", ".join(d.code for d in documents)},
+             attachments=[{"content_type": "application/pdf",
+                           "title": f"{d.get_kind_display()} {d.code}.pdf",
+                           "data": base64.b64encode(bytes(d.pdf)).decode("ascii")}
+                          for d in documents])
 
 
 def _ui_language() -> str:

@@ -179,3 +179,52 @@ def test_both_sides_signing_completes_the_meeting(world, audit):
     with pytest.raises(Conflict):
         actor, grant = actor_and_grant(world.ltmv_nurse, world.patient_a)
         meetings.add_minute(actor, meeting, grant, kind="note", text="For sent")
+
+
+def _addresses(world, *, municipality_local: bool):
+    from samhand.messaging.models import Partner
+
+    Partner.objects.create(name="Lungeavdelingen", organisation=world.pulm, is_local=True,
+                           her_id="8100001", service=Partner.Service.HOSPITAL)
+    return Partner.objects.create(name="Koordinerende enhet Fjordby", organisation=world.ke_a,
+                                  is_local=municipality_local, her_id="8100002",
+                                  service=Partner.Service.COORDINATING_UNIT,
+                                  endpoint_url="https://fjordby.example.no/fhir")
+
+
+def test_a_municipality_on_another_system_gets_the_minutes_and_agreement_as_a_message(world):
+    from samhand.messaging import bundle as fhirmsg
+    from samhand.messaging.models import OutboundMessage
+
+    receiver = _addresses(world, municipality_local=False)
+    meeting = _ready(world)
+    _sign(world, world.consultant, meeting)
+    assert not OutboundMessage.objects.exists()  # only once both sides have signed
+    _sign(world, world.coordinator_a, meeting)
+
+    [out] = OutboundMessage.objects.all()
+    assert out.receiver == receiver and out.patient == world.patient_a
+    message = fhirmsg.Message(out.content)
+    assert message.event == "plo-meeting-minutes"
+    assert fhirmsg.check(message) == []
+    comm = message.focus()
+    titles = [p["contentAttachment"]["title"] for p in comm["payload"]
+              if "contentAttachment" in p]
+    codes = set(Document.objects.filter(meeting=meeting).values_list("code", flat=True))
+    assert len(titles) == 2 and all(any(c in t for c in codes) for t in titles)
+    pdfs = [p["contentAttachment"]["data"] for p in comm["payload"] if "contentAttachment" in p]
+    import base64
+    assert all(base64.b64decode(d).startswith(b"%PDF") for d in pdfs)
+
+
+def test_a_municipality_on_this_installation_gets_no_message(world):
+    from samhand.messaging.models import OutboundMessage
+
+    _addresses(world, municipality_local=True)
+    meeting = _ready(world)
+    _sign(world, world.consultant, meeting)
+    _sign(world, world.coordinator_a, meeting)
+
+    meeting.refresh_from_db()
+    assert meeting.status == "signed"
+    assert not OutboundMessage.objects.exists()
