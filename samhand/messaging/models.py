@@ -31,6 +31,35 @@ from samhand.patients.models import Patient
 from .bundle import Party
 from .fields import EncryptedCharField
 
+EVENT_LABELS: dict[str, Any] = {
+    "care-communication-message": _("Care communication"),
+    "hospital-notification-message": _("Hospital notification"),
+    "acknowledgement-message": _("Acknowledgement"),
+    "empty-message": _("Empty message"),
+    "homecareobservation-message": _("Home care observation"),
+    "plo-admission-notice": _("Admission notice"),
+    "plo-admission-report": _("Admission report"),
+    "plo-health-info-application": _("Health information and application"),
+    "plo-discharge-ready": _("Discharge-ready notice"),
+    "plo-discharge-ready-withdrawn": _("Discharge-ready notice withdrawn"),
+    "plo-municipal-decision": _("Municipal answer and decision"),
+    "plo-discharge-report": _("Discharge report"),
+    "plo-medical-info": _("Medical information"),
+    "plo-health-info-to-gp": _("Health information to the GP"),
+    "plo-medication-info": _("Medication information"),
+    "plo-service-info": _("Service information"),
+    "plo-request": _("Request"),
+    "plo-answer": _("Answer to a request"),
+    "plo-deviation": _("Deviation notice"),
+    "plo-meeting-minutes": _("Minutes of a collaboration meeting"),
+    "plo-isbar": _("ISBAR summary"),
+}
+
+
+def event_label(event: str) -> Any:
+    """The message type in the user's language."""
+    return EVENT_LABELS.get(event, event)
+
 
 class Partner(models.Model):
     """An address in the address book (a PLO service address, a MedCom receiver)."""
@@ -221,6 +250,10 @@ class OutboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} {self.header_id} ({self.status})"
+
+    @property
+    def event_label(self) -> Any:
+        return event_label(self.event)
 
     @property
     def seconds_to_ack(self) -> float | None:

@@ -147,12 +147,19 @@ def _segment_ext(at: str, seg_id: str, assigner_ref: str, author_ref: str = "",
     return ext
 
 
+def human_name(name: str) -> dict[str, Any]:
+    """"Lise Marie Lunde" → given [Lise, Marie], family Lunde (read back as written)."""
+    parts = name.split()
+    if len(parts) < 2:
+        return {"family": name or "-"}
+    return {"family": parts[-1], "given": parts[:-1]}
+
+
 def _author_resources(resources: list[dict[str, Any]], name: str) -> str:
     """A PractitionerRole (with its named Practitioner) for an earlier segment's author."""
     practitioner_id, role_id = new_id(), new_id()
-    family, _sep, given = name.rpartition(" ")
     resources.append({"resourceType": "Practitioner", "id": practitioner_id,
-                      "name": [{"family": family or name, "given": [given] if family else []}]})
+                      "name": [human_name(name)]})
     resources.append({"resourceType": "PractitionerRole", "id": role_id,
                       "practitioner": {"reference": f"Practitioner/{practitioner_id}"}})
     return f"PractitionerRole/{role_id}"
@@ -175,10 +182,8 @@ def build_care_communication(*, patient: Patient, sender: Partner, receiver: Par
     sender_ref = f"Organization/{sender_id}"
     patient_res = patient_resource(patient)
     practitioner_id, role_id = new_id(), new_id()
-    family, _sep, given = author_name.rpartition(" ")
     practitioner = {"resourceType": "Practitioner", "id": practitioner_id,
-                    "name": [{"family": family or author_name, "given": [given] if family
-                              else []}]}
+                    "name": [human_name(author_name)]}
     role = {"resourceType": "PractitionerRole", "id": role_id,
             "practitioner": {"reference": f"Practitioner/{practitioner_id}"},
             "organization": {"reference": sender_ref}}

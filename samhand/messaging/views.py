@@ -134,35 +134,6 @@ CATEGORY_LABELS: dict[str, Any] = {
 }
 
 
-EVENT_LABELS: dict[str, Any] = {
-    "care-communication-message": gettext_lazy("Care communication"),
-    "hospital-notification-message": gettext_lazy("Hospital notification"),
-    "acknowledgement-message": gettext_lazy("Acknowledgement"),
-    "empty-message": gettext_lazy("Empty message"),
-    "homecareobservation-message": gettext_lazy("Home care observation"),
-    "plo-admission-notice": gettext_lazy("Admission notice"),
-    "plo-admission-report": gettext_lazy("Admission report"),
-    "plo-health-info-application": gettext_lazy("Health information and application"),
-    "plo-discharge-ready": gettext_lazy("Discharge-ready notice"),
-    "plo-discharge-ready-withdrawn": gettext_lazy("Discharge-ready notice withdrawn"),
-    "plo-municipal-decision": gettext_lazy("Municipal answer and decision"),
-    "plo-discharge-report": gettext_lazy("Discharge report"),
-    "plo-medical-info": gettext_lazy("Medical information"),
-    "plo-health-info-to-gp": gettext_lazy("Health information to the GP"),
-    "plo-medication-info": gettext_lazy("Medication information"),
-    "plo-service-info": gettext_lazy("Service information"),
-    "plo-request": gettext_lazy("Request"),
-    "plo-answer": gettext_lazy("Answer to a request"),
-    "plo-deviation": gettext_lazy("Deviation notice"),
-    "plo-meeting-minutes": gettext_lazy("Minutes of a collaboration meeting"),
-    "plo-isbar": gettext_lazy("ISBAR summary"),
-}
-
-
-def event_label(event: str) -> Any:
-    return EVENT_LABELS.get(event, event)
-
-
 def _author(request: HttpRequest) -> str:
     user = request.user
     return (user.get_full_name() or user.get_username()) if user.is_authenticated else ""
@@ -266,8 +237,8 @@ class ForwardForm(forms.Form):
                                       queryset=Partner.objects.none())
     text = forms.CharField(label=gettext_lazy("Your note to the receiver"), max_length=10000,
                            required=False, widget=forms.Textarea(attrs={"rows": 4}),
-                           help_text=gettext_lazy("Optional. The whole thread is sent with "
-                                                  "it, attachments included."))
+                           help_text=gettext_lazy("The whole thread is sent with it, "
+                                                  "attachments included."))
     phone = forms.CharField(label=gettext_lazy("Phone number the receiver can call"),
                             max_length=30)
 

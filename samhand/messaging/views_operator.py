@@ -14,6 +14,7 @@ like an address that does not exist. The queue lists message ids, never patient 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,8 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
@@ -34,7 +37,7 @@ from samhand.orgs.models import Membership
 
 from . import bundle as fhirmsg
 from .bundle import Message, Unreadable
-from .models import OutboundMessage, Transmission
+from .models import OutboundMessage, Transmission, event_label
 from .outbox import CorrectionRefused, resend_as_new, timeliness
 from .receive import find_parties, find_patient, organisations_under
 
@@ -137,22 +140,37 @@ def ack_issues(ack: dict[str, Any] | None) -> list[dict[str, str]]:
     return out
 
 
-def summary(message: Message | None) -> list[tuple[str, str]]:
-    """The parsed message in a few lines (label, value)."""
+def _when(value: Any) -> str:
+    try:
+        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value or "")
+    if timezone.is_naive(moment):
+        return str(value)
+    return date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+
+
+def summary(message: Message | None, *, parties: bool = True) -> list[tuple[str, str]]:
+    """The parsed message in a few lines (label, value); `parties`: sender, receiver and
+    patient as the message names them."""
     if message is None:
         return []
-    sender = message.sender() or {}
-    receiver = message.primary_receiver() or {}
-    patients = [" ".join(filter(None, [
-        " ".join((p.get("name") or [{}])[0].get("given") or []) if p.get("name") else "",
-        (p.get("name") or [{}])[0].get("family", "") if p.get("name") else ""]))
-        for _i, p in message.patients()]
-    rows = [(_("Event"), message.event), (_("Activity"), message.current_activity()),
+    rows = [(_("Message type"), f"{event_label(message.event)} ({message.event})"
+             if message.event else ""),
+            (_("Activity"), message.current_activity()),
             (_("MessageHeader.id"), message.header_id), (_("Bundle.id"), message.bundle_id),
-            (_("Sent at"), str(message.bundle.get("timestamp") or "")),
-            (_("From"), str(sender.get("name") or "")),
-            (_("To"), str(receiver.get("name") or "")),
-            (_("Patient"), ", ".join(p for p in patients if p))]
+            (_("Sent at"), _when(message.bundle.get("timestamp")))]
+    if parties:
+        sender = message.sender() or {}
+        receiver = message.primary_receiver() or {}
+        names = []
+        for _i, patient in message.patients():
+            name = (patient.get("name") or [{}])[0] if patient.get("name") else {}
+            if isinstance(name, dict):
+                names.append(" ".join([*(name.get("given") or []), name.get("family") or ""]))
+        rows += [(_("From"), str(sender.get("name") or "")),
+                 (_("To"), str(receiver.get("name") or "")),
+                 (_("Patient"), ", ".join(n.strip() for n in names if n.strip()))]
     return [(label, value) for label, value in rows if value]
 
 
@@ -185,7 +203,7 @@ def operator_outbound(request: HttpRequest, outbound_id: UUID) -> HttpResponse:
     out = _outbound_for(request, operator_scope(request), outbound_id)
     message = Message(out.content)
     return render(request, "messaging/operator_outbound.html", {
-        "out": out, "summary": summary(message), "raw": pretty(out.content),
+        "out": out, "summary": summary(message, parties=False), "raw": pretty(out.content),
         "problems": [p.as_dict() for p in fhirmsg.check(message, validate_fhir=False)],
         "ack_problems": ack_issues(out.ack), "ack": pretty(out.ack) if out.ack else "",
         "attempts": list(out.attempt_rows.all()),
@@ -197,7 +215,7 @@ def operator_outbound(request: HttpRequest, outbound_id: UUID) -> HttpResponse:
 class CorrectionForm(forms.Form):
     content = forms.CharField(
         label=gettext_lazy("The message (FHIR JSON)"), max_length=25 * 1024 * 1024,
-        strip=False, widget=forms.Textarea(attrs={"rows": 24, "spellcheck": "false",
+        strip=False, widget=forms.Textarea(attrs={"rows": 24, "spellcheck": "false", "wrap": "off",
                                      "class": "json-editor"}),
         help_text=gettext_lazy("Correct what the receiver refused. It is checked like the "
                                "receiver checks it, and sent as a new message with new "
@@ -288,8 +306,6 @@ def operator_timeliness(request: HttpRequest) -> HttpResponse:
     to the acknowledgement, weekdays and weekends apart (issue 6 point 9)."""
     from samhand.orgs.models import Organisation
 
-    from .views import event_label
-
     scope = operator_scope(request)
     rows = timeliness(list(scope.organisation_ids))
     names = dict(Organisation.objects.filter(
@@ -304,6 +320,9 @@ def operator_timeliness(request: HttpRequest) -> HttpResponse:
         entry["weekend" if row["weekend"] else "weekday"] = {
             "count": row["count"], "median": _duration(row["median_seconds"]),
             "slowest": _duration(row["slowest_seconds"])}
+    for entry in table.values():
+        entry["parts"] = [(label, entry[key]) for key, label in (
+            ("weekday", _("Weekdays")), ("weekend", _("Weekends"))) if entry[key]]
     record(policy.actor_for(request), "samhand.message.search", "E",
            object_type="MessageHeader", query="timeliness report")
     return render(request, "messaging/operator_timeliness.html", {

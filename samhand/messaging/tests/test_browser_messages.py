@@ -108,7 +108,7 @@ def test_an_operator_inspects_and_corrects_a_message_and_reads_the_report(
     page.goto("/messages/operator/")
     check_axe(page)
     _shot(page, "operator-queue")
-    page.get_by_role("link", name=out.event).first.click()
+    page.get_by_role("link", name="Innleggelsesrapport").first.click()
     expect(page.get_by_role("heading", name="Sendt melding")).to_be_visible()
     expect(page.get_by_text("MSG_Datatype_Wrong").first).to_be_visible()
     check_axe(page)
@@ -128,6 +128,16 @@ def test_an_operator_inspects_and_corrects_a_message_and_reads_the_report(
     expect(page.get_by_text("Den rettede meldingen er lagt i køen").first).to_be_visible()
     out.refresh_from_db()
     assert out.status == "superseded" and out.replaced_by is not None
+    import datetime as dt
+
+    from django.utils import timezone
+
+    for days, minutes in ((3, 4), (4, 75), (6, 12)):  # weekdays and weekends
+        at = timezone.now() - dt.timedelta(days=days)
+        OutboundMessage.objects.create(
+            header_id=f"t{days}", bundle_id=f"t{days}", event="plo-admission-notice",
+            sender=hn, receiver=other, sending_organisation=world.hn_a, content={},
+            status="delivered", event_at=at, acked_at=at + dt.timedelta(minutes=minutes))
     page.goto("/messages/operator/timeliness/")
     expect(page.get_by_role("heading", name="Svartider for meldinger")).to_be_visible()
     check_axe(page)

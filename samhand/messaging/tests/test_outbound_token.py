@@ -16,7 +16,7 @@ from django.test import Client
 from samhand.messaging.fields import PREFIX, decrypt, encrypt
 from samhand.messaging.models import Partner
 
-SECRET = "partner-secret-0123456789abcdef"  # noqa: S105  (test value)
+SECRET = "partner-secret-0123456789abcdef"
 
 
 def _stored(partner: Partner) -> str:
