@@ -146,7 +146,9 @@ def patient_messages(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     threads = list(visible_threads(patient, grant)[:100])
     unread = _unread(threads, grant.organisation)
     outbox = (OutboundMessage.objects.filter(patient=patient).exclude(
-        status=OutboundMessage.Status.DELIVERED).select_related("receiver")[:20])
+        status__in=[OutboundMessage.Status.DELIVERED, OutboundMessage.Status.CANCELLED,
+                    OutboundMessage.Status.SUPERSEDED]).select_related("receiver")
+        .defer("content", "ack")[:20])
     return render(request, "messaging/patient_messages.html", {
         "patient": patient, "threads": threads, "unread": unread, "stays": stays_for(patient),
         "outbox": outbox, "can_send": _unit_partner(grant) is not None,

@@ -145,6 +145,10 @@ def test_a_corrected_message_goes_as_a_new_message_linked_to_the_original(
     assert client.get(f"/messages/operator/{out.pk}/correct/").status_code == 404
     page = client.get(f"/messages/operator/{new.pk}/").content.decode()
     assert out.header_id in page  # "replaces"
+    # The patient's message page lists the new message as on its way, not the old one.
+    listed = world.login(Client(), world.home_nurse_a).get(
+        f"/patients/{world.patient_a.pk}/messages/").context["outbox"]
+    assert [m.pk for m in listed] == [new.pk]
 
 
 def test_a_resend_unchanged_is_a_new_message_too(world, parties, audit):
