@@ -262,6 +262,11 @@ def main() -> None:
 
         call_command("migrate", verbosity=0)
         us, them, patients = setup(args.patients)
+        # Warm up before the workers fork: the FHIR models are built on first use.
+        from samhand.messaging import bundle as fhirmsg
+
+        for kind in kinds:
+            fhirmsg.check(fhirmsg.parse(build(kind, us, them, patients, 1)[0]))
         with connection.cursor() as cursor:
             cursor.execute("CREATE TABLE bench_bare (id bigserial primary key, raw bytea, "
                            "content jsonb, received_at timestamptz default now())")
