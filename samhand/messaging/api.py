@@ -23,7 +23,7 @@ from ninja import Field, Query, Router, Schema
 from samhand.access import policy
 from samhand.api.schemas import ERRORS
 
-from .fhir_resources import _sees_message
+from .fhir_resources import sees_message
 from .models import HospitalStay, InboundMessage, OutboundMessage
 from .views import visible_threads
 
@@ -163,7 +163,7 @@ def message_log(request: HttpRequest, patient_id: uuid.UUID, filters: Query[LogF
         if filters.until is not None:
             qs = qs.filter(**{f"{field}__lt": filters.until})
         rows.extend(r for r in qs.order_by(f"-{field}")[:filters.limit]
-                    if _sees_message(patient, grant, [r.sender, r.receiver]))
+                    if sees_message(patient, grant, [r.sender, r.receiver]))
     entries = sorted((_log_entry(r) for r in rows), key=lambda e: e["at"], reverse=True)
     return entries[:filters.limit]
 

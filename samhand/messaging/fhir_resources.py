@@ -101,7 +101,7 @@ def visible_messages_q(user: Any, sides: tuple[str, ...]) -> Q:
         Q(patient__in=_consented(user).values("pk")) | party)
 
 
-def _sees_message(patient: Patient, grant: policy.Grant, parties: list[Partner | None]) -> bool:
+def sees_message(patient: Patient, grant: policy.Grant, parties: list[Partner | None]) -> bool:
     """The read rule for one message of a patient the caller may see (views.visible_threads)."""
     if grant.basis == AuditEvent.Basis.EMERGENCY:
         return True
@@ -336,7 +336,7 @@ class MessageHeaderType(ResourceType):
         patient, grant = policy.get_patient_for(request, row.patient_id, client=CLIENT,
                                                 code="samhand.message.read",
                                                 object_type="MessageHeader")
-        if not _sees_message(patient, grant, [row.sender, row.receiver]):
+        if not sees_message(patient, grant, [row.sender, row.receiver]):
             raise Http404
         return message_header(row)
 
@@ -396,7 +396,7 @@ class CommunicationType(ResourceType):
         patient, grant = policy.get_patient_for(request, thread.patient_id, client=CLIENT,
                                                 code="samhand.message.read",
                                                 object_type="Communication")
-        if not _sees_message(patient, grant, [thread.local, thread.counterpart]):
+        if not sees_message(patient, grant, [thread.local, thread.counterpart]):
             raise Http404
         return communication(care)
 
