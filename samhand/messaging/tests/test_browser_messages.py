@@ -142,6 +142,21 @@ def test_an_operator_inspects_and_corrects_a_message_and_reads_the_report(
     expect(page.get_by_role("heading", name="Svartider for meldinger")).to_be_visible()
     check_axe(page)
     _shot(page, "operator-timeliness")
+    # A message Fjordby received and refused (category "other" without a topic).
+    from samhand.messaging.receive import receive
+    from samhand.messaging.threads import build_care_communication
+
+    bundle, _segments = build_care_communication(
+        patient=world.patient_a, sender=other, receiver=hn, author_name="Lise Lunde",
+        author_phone="77 00 10 00", text="Hei", category="other", topic="x")
+    for entry in bundle["entry"]:
+        entry["resource"].pop("topic", None)
+    assert receive(fhirmsg.dumps(bundle)).ack_code == "fatal-error"
+    page.goto("/messages/operator/")
+    page.get_by_role("region", name="Mottatt, ikke behandlet").get_by_role("link").first.click()
+    expect(page.get_by_role("heading", name="Mottatt melding")).to_be_visible()
+    check_axe(page)
+    _shot(page, "operator-received")
 
 
 def test_a_nurse_forwards_a_thread(page: Page, login_as: Any, world: Any,
