@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from samhand.access import policy
@@ -354,6 +355,33 @@ class TimelineItem:
 
 
 TIMELINE_APPS = ("plans", "observations", "messaging")
+# What the filter calls each kind of entry; apps add theirs as KIND_LABELS in timeline.py.
+TIMELINE_KIND_LABELS = {"event": gettext_lazy("Pathway events"),
+                        "task": gettext_lazy("Tasks done"),
+                        "gate": gettext_lazy("Gate judgements"),
+                        "override": gettext_lazy("Gate overrides"),
+                        "alert": gettext_lazy("Alerts")}
+
+
+def _timeline_modules() -> list[Any]:
+    modules = []
+    for app in TIMELINE_APPS:
+        if not apps.is_installed(f"samhand.{app}"):
+            continue
+        try:
+            modules.append(importlib.import_module(f"samhand.{app}.timeline"))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"samhand.{app}.timeline":
+                raise
+    return modules
+
+
+def _timeline_kinds(kinds: set[str]) -> list[tuple[str, str]]:
+    """(kind, label) for the filter, in the order of the labels."""
+    labels: dict[str, Any] = dict(TIMELINE_KIND_LABELS)
+    for module in _timeline_modules():
+        labels.update(getattr(module, "KIND_LABELS", {}))
+    return sorted(((k, str(labels.get(k, k))) for k in kinds), key=lambda pair: pair[1])
 
 
 def _timeline(patient: Patient, grant: policy.Grant) -> list[TimelineItem]:
@@ -386,15 +414,7 @@ def _timeline(patient: Patient, grant: policy.Grant) -> list[TimelineItem]:
                                   o.reason, o.by.get_full_name()))
     for a in Alert.objects.filter(patient=patient).select_related("organisation"):
         items.append(TimelineItem(a.raised_at, "alert", a.text, a.organisation.name))
-    for app in TIMELINE_APPS:
-        if not apps.is_installed(f"samhand.{app}"):
-            continue
-        try:
-            module = importlib.import_module(f"samhand.{app}.timeline")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"samhand.{app}.timeline":
-                continue
-            raise
+    for module in _timeline_modules():
         for item in module.items(patient, grant):
             items.append(TimelineItem(**item) if isinstance(item, dict) else item)
     items.sort(key=lambda i: i.at, reverse=True)
@@ -406,7 +426,7 @@ def timeline(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     patient, grant = policy.get_patient_for(request, patient_id, code="samhand.pathway.read",
                                             object_type="CarePlan")
     items = _timeline(patient, grant)
-    kinds = sorted({i.kind for i in items})
+    kinds = _timeline_kinds({i.kind for i in items})
     only = request.GET.get("kind", "")
     if only:
         items = [i for i in items if i.kind == only]

@@ -127,6 +127,24 @@ def test_the_timeline_lists_events_and_done_tasks_newest_first(ltmv):
     assert html.index("Samarbeidsmøte") < html.index("Henvist fra nevro")
 
 
+def test_the_timeline_filter_names_each_kind_in_the_users_language(ltmv):
+    pathway = _pathway(ltmv)
+    svc.record_event(pathway, "referral", actor=actor_of(ltmv.ltmv_nurse),
+                     at=timezone.now() - dt.timedelta(days=5))
+    task = svc.create_task(patient=ltmv.patient_a, title="Ring pasienten",
+                           actor=actor_of(ltmv.ltmv_nurse), owner_organisation=ltmv.pulm)
+    svc.complete_task(task, actor=actor_of(ltmv.ltmv_nurse), note="Ringt")
+    client = ltmv.login(Client(), ltmv.ltmv_nurse)
+
+    response = client.get(f"/patients/{ltmv.patient_a.pk}/timeline/")
+    only_tasks = client.get(f"/patients/{ltmv.patient_a.pk}/timeline/?kind=task")
+
+    assert ("event", "Forløpshendelser") in response.context["kinds"]
+    assert ("task", "Utførte oppgaver") in response.context["kinds"]
+    assert '<option value="task">Utførte oppgaver</option>' in response.content.decode()
+    assert [i.kind for i in only_tasks.context["page"]] == ["task"]
+
+
 def test_the_discharge_ready_report_counts_days_per_municipality_and_month(ltmv):
     pathway = _pathway(ltmv, days=90)
     for kind, days in (("referral", 80), ("meeting_held", 70), ("application_sent", 60)):
