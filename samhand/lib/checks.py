@@ -31,7 +31,28 @@ def production_configuration(app_configs: Any, **kwargs: Any) -> list[Any]:
     if len(settings.SECRET_KEY) < 50 or settings.SECRET_KEY.startswith("dev-only"):
         problems.append(Error("SECRET_KEY must be at least 50 random characters.",
                               id="samhand.E003"))
+    problems += _token_key_problems()
     return problems
+
+
+def _token_key_problems() -> list[Any]:
+    """Partner systems' tokens are encrypted with SAMHAND_MESSAGE_TOKEN_KEY; without it
+    production cannot send a message, so it must fail at start, not at the first send."""
+    keys = [k.strip() for k in settings.SAMHAND_MESSAGE_TOKEN_KEY.split(",") if k.strip()]
+    hint = ("Generate one with: python -c \"from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())\"")
+    if not keys:
+        return [Error("SAMHAND_MESSAGE_TOKEN_KEY is not set: partner systems' tokens cannot "
+                      "be encrypted or read.", hint=hint, id="samhand.E004")]
+    from cryptography.fernet import Fernet
+
+    try:
+        for key in keys:
+            Fernet(key.encode())
+    except ValueError:
+        return [Error("SAMHAND_MESSAGE_TOKEN_KEY must be Fernet keys (32 url-safe "
+                      "base64-encoded bytes), comma-separated.", hint=hint, id="samhand.E005")]
+    return []
 
 
 @register("samhand")

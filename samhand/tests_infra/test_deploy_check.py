@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,6 +29,7 @@ def production_env(**overrides: str | None) -> dict[str, str]:
            {"SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CSRF_TRUSTED_ORIGINS"}}
     env.update(SAMHAND_PRODUCTION="1", SECRET_KEY=generated_secret_key(),
                ALLOWED_HOSTS="samhand.example.org",
+               SAMHAND_MESSAGE_TOKEN_KEY=Fernet.generate_key().decode(),
                # Production needs PostgreSQL (samhand.E001); `check` never connects to it.
                DATABASE_URL="postgres://samhand@127.0.0.1:9/samhand",
                DJANGO_SETTINGS_MODULE="samhand.settings")
@@ -68,3 +70,13 @@ def test_production_settings_refuse_to_load_without(missing: str) -> None:
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert missing in result.stderr
+
+
+@pytest.mark.parametrize(("key", "code"), [(None, "samhand.E004"),
+                                           ("not-a-fernet-key", "samhand.E005")])
+def test_check_deploy_fails_without_a_usable_token_key(key: str | None, code: str) -> None:
+    result = manage("check", "--deploy", "--fail-level", "WARNING",
+                    env=production_env(SAMHAND_MESSAGE_TOKEN_KEY=key))
+
+    assert result.returncode != 0
+    assert code in result.stdout + result.stderr
