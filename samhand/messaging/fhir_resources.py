@@ -26,7 +26,7 @@ import datetime as dt
 from typing import Any
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -112,6 +112,17 @@ def sees_message(patient: Patient, grant: policy.Grant, parties: list[Partner | 
     top = grant.organisation.top.pk
     return any(p is not None and p.organisation is not None and p.organisation.top.pk == top
                for p in parties)
+
+
+def _may_see(request: HttpRequest, patient: Patient | None,
+             parties: list[Partner | None]) -> bool:
+    """A message the caller may not see answers like one that does not exist: checked
+    before get_patient_for, so that its audit row is a failure, not a read. A caller
+    with no grant at all passes here and gets the 404 and audit row of get_patient_for."""
+    if patient is None:
+        return False
+    grant = policy.grant_for(request.user, patient)
+    return grant is None or sees_message(patient, grant, parties)
 
 
 # --------------------------------------------------------------------------- search values
@@ -331,13 +342,10 @@ class MessageHeaderType(ResourceType):
         if _is_uuid(resource_id):
             row = self._outbox().filter(pk=resource_id).first() or \
                 self._inbox().filter(pk=resource_id).first()
-        if row is None:
+        if row is None or not _may_see(request, row.patient, [row.sender, row.receiver]):
             raise _denied(request, "samhand.message.read", "MessageHeader")
-        patient, grant = policy.get_patient_for(request, row.patient_id, client=CLIENT,
-                                                code="samhand.message.read",
-                                                object_type="MessageHeader")
-        if not sees_message(patient, grant, [row.sender, row.receiver]):
-            raise Http404
+        policy.get_patient_for(request, row.patient_id, client=CLIENT,
+                               code="samhand.message.read", object_type="MessageHeader")
         return message_header(row)
 
     def search(self, request: HttpRequest, search: Search) -> tuple[int, list[Row]]:
@@ -390,14 +398,11 @@ class CommunicationType(ResourceType):
 
     def read(self, request: HttpRequest, resource_id: str) -> Row:
         care = self._qs().filter(pk=resource_id).first() if _is_uuid(resource_id) else None
-        if care is None:
+        if care is None or not _may_see(request, care.thread.patient,
+                                        [care.thread.local, care.thread.counterpart]):
             raise _denied(request, "samhand.message.read", "Communication")
-        thread = care.thread
-        patient, grant = policy.get_patient_for(request, thread.patient_id, client=CLIENT,
-                                                code="samhand.message.read",
-                                                object_type="Communication")
-        if not sees_message(patient, grant, [thread.local, thread.counterpart]):
-            raise Http404
+        policy.get_patient_for(request, care.thread.patient_id, client=CLIENT,
+                               code="samhand.message.read", object_type="Communication")
         return communication(care)
 
     def search(self, request: HttpRequest, search: Search) -> tuple[int, list[Row]]:

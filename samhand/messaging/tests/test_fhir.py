@@ -194,7 +194,7 @@ def test_encounters_are_searched_by_status_and_date(world, trail):
     assert client.get("/fhir/Encounter", {"status": "admitted"}).status_code == 400
 
 
-def test_without_consent_only_the_own_sides_messages_show(world, trail):
+def test_without_consent_only_the_own_sides_messages_show(world, trail, audit):
     """patient_b has no consent to share: the hospital sees the message Nesvik sent it
     (a party), Fjordby's GP office is not on patient_b's team at all."""
     client = fhir(world.ltmv_nurse)
@@ -211,5 +211,8 @@ def test_without_consent_only_the_own_sides_messages_show(world, trail):
     found = ids(client.get("/fhir/Communication",
                            {"patient": f"Patient/{world.patient_b.pk}"}).json())
     assert str(care.pk) not in found
+    watch = audit()
     assert client.get(f"/fhir/Communication/{care.pk}").status_code == 404
     assert CareMessage.objects.filter(pk=care.pk).exists()
+    assert not watch.rows(code="samhand.message.read", outcome=AuditEvent.Outcome.SUCCESS)
+    assert watch.rows(code="samhand.message.read", outcome=AuditEvent.Outcome.MINOR_FAILURE)
