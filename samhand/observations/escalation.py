@@ -189,7 +189,7 @@ def target_for(patient: Patient, level: int, at: dt.datetime | None = None,
     name, roles = LEVELS[level]
     members = list(CareTeamMember.objects.active(at)
                    .filter(patient=patient, role__in=roles, organisation__isnull=False)
-                   .select_related("organisation"))
+                   .select_related("organisation").order_by("period_start", "pk"))
     members.sort(key=lambda m: roles.index(m.role))
     if name == "gp" and not _in_office_hours(at) and patient.municipality_id:
         legevakt = Organisation.objects.filter(
@@ -200,6 +200,23 @@ def target_for(patient: Patient, level: int, at: dt.datetime | None = None,
     if members and members[0].organisation is not None:
         return members[0].organisation, str(members[0].role)
     return None
+
+
+def home_nursing_targets(patient_ids: Iterable[Any], at: dt.datetime | None = None,
+                         ) -> dict[Any, tuple[Organisation, str]]:
+    """`target_for(patient, 0)` for many patients in one query: each patient's
+    home-nursing unit on the active care team (primary first); absent when none."""
+    _name, roles = LEVELS[0]
+    found: dict[Any, tuple[int, Organisation, str]] = {}
+    for member in (CareTeamMember.objects.active(at or timezone.now())
+                   .filter(patient_id__in=list(patient_ids), role__in=roles,
+                           organisation__isnull=False)
+                   .select_related("organisation").order_by("period_start", "pk")):
+        rank = roles.index(member.role)
+        if member.patient_id not in found or rank < found[member.patient_id][0]:
+            assert member.organisation is not None
+            found[member.patient_id] = (rank, member.organisation, str(member.role))
+    return {pid: (org, role) for pid, (_rank, org, role) in found.items()}
 
 
 def first_level_target(patient: Patient) -> tuple[int, Organisation, str] | None:
@@ -277,7 +294,9 @@ def evaluate_set(actor: Actor, obs: ObservationSet) -> list[Any]:
 
 def evaluate_batch(actor: Actor, by_patient: dict[Any, list[ObservationSet]]) -> int:
     """The rules for a batch: each patient's newest set in the batch (earlier ones feed
-    the trend). Two queries for the batch, plus one per patient that breaches."""
+    the trend). Two queries for the batch, plus one per patient that breaches; the
+    closer-observation schedule takes every set in turn, in a fixed number of queries
+    (schedule.after_sets)."""
     rules = settings_for(by_patient)
     newest = {pid: max(sets, key=lambda o: o.taken_at) for pid, sets in by_patient.items()}
     window = max([r.trend_window for r in rules.values()] + [DEFAULTS.trend_window])
@@ -298,10 +317,10 @@ def evaluate_batch(actor: Actor, by_patient: dict[Any, list[ObservationSet]]) ->
             open_alerts.setdefault(alert.patient_id, []).append(alert)
         for pid, alerts in open_alerts.items():
             settle_normalised(actor, normal[pid], rules.get(pid, DEFAULTS), alerts=alerts)
-    from .schedule import after_set
+    from .schedule import after_sets
 
-    for pid, obs in newest.items():  # no query for a patient on routine observation
-        after_set(actor, obs, rules.get(pid, DEFAULTS))
+    # Every set in turn, as one by one; no query when nobody is on closer observation.
+    after_sets(actor, by_patient, {pid: rules.get(pid, DEFAULTS) for pid in by_patient})
     return raised
 
 
