@@ -54,3 +54,10 @@ def test_calls_counted_from_four_connections_at_once_are_all_counted():
         thread.join()
     assert sorted(seen) == list(range(1, 101))
     assert RateCount.objects.get(user_id=user_id, minute=5000).calls == 100
+
+
+def test_the_counting_statement_names_the_rate_table() -> None:
+    from samhand.api.auth import RATE_UPSERT
+    from samhand.api.models import RateCount
+
+    assert f'"{RateCount._meta.db_table}"' in RATE_UPSERT
