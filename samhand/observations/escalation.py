@@ -298,6 +298,7 @@ def evaluate_batch(actor: Actor, by_patient: dict[Any, list[ObservationSet]]) ->
     closer-observation schedule takes every set in turn, in a fixed number of queries
     (schedule.after_sets)."""
     rules = settings_for(by_patient)
+    rules |= _seed_rules_many(actor, [pid for pid in by_patient if pid not in rules])
     newest = {pid: max(sets, key=lambda o: o.taken_at) for pid, sets in by_patient.items()}
     window = max([r.trend_window for r in rules.values()] + [DEFAULTS.trend_window])
     rising = {pid: o for pid, o in newest.items()
@@ -322,6 +323,36 @@ def evaluate_batch(actor: Actor, by_patient: dict[Any, list[ObservationSet]]) ->
     # Every set in turn, as one by one; no query when nobody is on closer observation.
     after_sets(actor, by_patient, {pid: rules.get(pid, DEFAULTS) for pid in by_patient})
     return raised
+
+
+def _seed_rules_many(actor: Actor, patient_ids: list[Any]) -> dict[Any, EscalationSettings]:
+    """`defaults.seed_rules` at first use (as `evaluate_set` does) for the patients of a
+    batch without rules: one query for their active pathways, the rows in one insert,
+    their audit rows through record_many. Patients whose pathway has no rule file (or
+    who have no pathway) keep the defaults, without a row."""
+    if not patient_ids:
+        return {}
+    from samhand.audit.services import Entry, record_many
+    from samhand.pathways.models import Pathway
+
+    from .defaults import defaults_for
+
+    found: dict[Any, Any] = {}
+    for pid, key in (Pathway.objects.filter(patient_id__in=patient_ids,
+                                            status=Pathway.Status.ACTIVE)
+                     .order_by("-started_at").values_list("patient_id", "template_key")):
+        if pid not in found and (defaults := defaults_for(key)) is not None:
+            found[pid] = defaults
+    if not found:
+        return {}
+    rows = [EscalationSettings(patient_id=pid, seeded_from=d.template_key, **d.values)
+            for pid, d in found.items()]
+    EscalationSettings.objects.bulk_create(rows, ignore_conflicts=True)
+    record_many(actor, [Entry("samhand.observation.rules_seeded", AuditEvent.Action.CREATE,
+                              patient_id=row.patient_id, object_type="EscalationSettings",
+                              object_ids=[row.patient_id], query=row.seeded_from)
+                        for row in rows])
+    return {row.patient_id: row for row in rows}
 
 
 # --------------------------------------------------------------------------- normalising

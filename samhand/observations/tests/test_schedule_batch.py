@@ -132,11 +132,13 @@ def _schedule_outcome(since_seq: int) -> dict[str, Any]:
     ids = {str(t.pk) for t in tasks}
     rows = AuditEvent.objects.filter(seq__gt=since_seq).order_by("seq")
     codes = Counter((r.code, r.patient_id) for r in rows
-                    if r.code.startswith("samhand.observation.schedule_")
+                    if r.code.startswith(("samhand.observation.schedule_",
+                                          "samhand.observation.rules_seeded"))
                     or (r.code.startswith("samhand.task.") and r.object_ids
                         and str(r.object_ids[0]) in ids))
     rules = sorted(EscalationSettings.objects.values_list(
-        "patient_id", "close_since", "close_hours", "normal_in_row"))
+        "patient_id", "close_since", "close_hours", "normal_in_row", "seeded_from",
+        "normal_sets_to_end"))
     return {"tasks": [(t.patient_id, t.due_at, t.owner_organisation_id, t.owner_role,
                        t.status, t.created_at, t.completed_at, t.completion_note)
                       for t in tasks], "rules": rules, "audit": codes}
@@ -174,6 +176,43 @@ def test_several_sets_of_a_patient_in_one_batch_step_the_schedule_as_one_by_one(
     assert sorted(t[4] for t in one_by_one["tasks"]) == ["done"] * 5 + ["open"]
     assert {t[0] for t in one_by_one["tasks"]} == {world.patient_a.pk}
     assert any(r[0] == world.patient_b.pk and r[1] for r in one_by_one["rules"])
+    assert batched == one_by_one
+
+
+def test_a_batch_seeds_the_rules_of_the_patients_pathway_at_first_use_as_one_set_does(
+        world):
+    """A pathway whose start did not seed the rules (started before the rule files): the
+    first set seeds them — here palliative care, which ends closer observation after
+    two normal sets instead of three."""
+    from samhand.access.policy import grant_for
+    from samhand.pathways import services as pathways
+
+    actor, _grant = actor_and_grant(world.ltmv_nurse, world.patient_a)
+    pathways.start_pathway(actor, grant_for(world.ltmv_nurse, world.patient_a),
+                           world.patient_a, template_key="palliative_home",
+                           entry="from_hospital")  # its seeding waits for a commit
+    now = MORNING + dt.timedelta(days=4)
+    outcomes = []
+    for by_batch in (False, True):
+        _forget()
+        start = _start()
+        with time_machine.travel(now, tick=False):
+            actor, grant = actor_and_grant(world.ltmv_nurse, world.patient_a)
+            sets = [(MORNING + dt.timedelta(days=day), values)
+                    for day, values in enumerate([H, N, N, N])]
+            if by_batch:
+                services.ingest_batch(actor, [
+                    services.BatchItem(world.patient_a, grant, "vital_signs", values,
+                                       taken_at=taken) for taken, values in sets])
+            else:
+                for taken, values in sets:
+                    services.save_observation(actor, world.patient_a, grant,
+                                              form_key="vital_signs", answers=values,
+                                              final=True, taken_at=taken)
+        outcomes.append(_schedule_outcome(start))
+    one_by_one, batched = outcomes
+    assert [r[4:] for r in one_by_one["rules"]] == [("palliative_home", 2)]
+    assert [t[4] for t in one_by_one["tasks"]] == ["done", "done"]
     assert batched == one_by_one
 
 
