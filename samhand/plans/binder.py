@@ -7,6 +7,12 @@ A new binder version is stored whenever the sources change: after every plan cha
 (the services call `refresh_binder_on_commit`) and after a change to the care team, a
 relative or an organisation's phone numbers (signals in samhand/plans/signals.py).
 Reading never stores anything: pages compare the stored code with the current one.
+
+Every such change also clears the latest binder's `current_at` in its own transaction
+(`mark_binder_stale`); the refresh after the commit either stores a new version (current
+from the moment its sources were read) or finds nothing printed changed and sets
+`current_at` again. The discharge gate reads that mark for many patients at once
+(samhand.plans.gate.binders_current) instead of building every binder's content.
 """
 
 from __future__ import annotations
@@ -142,6 +148,7 @@ class BinderStatus:
     latest: Document | None
     source_hash: str
     sources: dict[str, Any]
+    checked_at: dt.datetime | None = None  # just before the sources were read
 
     @property
     def current_code(self) -> str:
@@ -163,14 +170,33 @@ def latest_document(patient: Patient, kind: str) -> Document | None:
 
 
 def binder_status(patient: Patient) -> BinderStatus:
+    checked_at = timezone.now()
     sources = binder_sources(patient)
     return BinderStatus(latest_document(patient, Document.Kind.BINDER),
-                        content_hash(sources), sources)
+                        content_hash(sources), sources, checked_at)
+
+
+def mark_binder_stale(patient_id: Any) -> None:
+    """A source of the patient's binder changed (in the current transaction): the latest
+    binder is no longer known to be current until a refresh confirms or replaces it."""
+    Document.objects.filter(patient_id=patient_id, kind=Document.Kind.BINDER,
+                            current_at__isnull=False).update(current_at=None)
+
+
+def _confirm_current(status: BinderStatus) -> None:
+    """The latest binder prints what the sources held at `status.checked_at`."""
+    latest = status.latest
+    if latest is None or status.checked_at is None or not status.is_current:
+        return
+    if latest.current_at is None or latest.current_at < status.checked_at:
+        Document.objects.filter(pk=latest.pk).update(current_at=status.checked_at)
+        latest.current_at = status.checked_at
 
 
 def _store(patient: Patient, kind: str, *, sources: dict[str, Any], template: str,
            actor: Actor, reason: str, meeting: Any = None,
-           extra: dict[str, Any] | None = None, grant: Any = None) -> Document:
+           extra: dict[str, Any] | None = None, grant: Any = None,
+           current_at: dt.datetime | None = None) -> Document:
     full = content_hash(sources)
     code = short_code(full)
     now = timezone.now()
@@ -185,7 +211,8 @@ def _store(patient: Patient, kind: str, *, sources: dict[str, Any], template: st
         document = Document.objects.create(
             patient=patient, kind=kind, number=number, code=code, source_hash=full,
             language=lang, pdf=pdf.data, size=len(pdf.data), pages=pdf.pages,
-            meeting=meeting, reason=reason[:200], created_at=now, created_by=user)
+            meeting=meeting, reason=reason[:200], created_at=now, created_by=user,
+            current_at=(current_at or now) if kind == Document.Kind.BINDER else None)
         record(actor, f"samhand.{'binder' if kind == Document.Kind.BINDER else 'document'}"
                ".generated", AuditEvent.Action.CREATE, patient_id=patient.pk,
                object_type="DocumentReference", object_ids=[document.pk],
@@ -201,10 +228,12 @@ def generate_binder(actor: Actor, patient: Patient, *, reason: str = "",
     status = binder_status(patient)
     if status.is_current:
         assert status.latest is not None
+        _confirm_current(status)
         return status.latest, False
     document = _store(patient, Document.Kind.BINDER, sources=status.sources,
                       template="plans/pdf/binder.html", actor=actor,
-                      reason=reason or _("The content changed"), grant=grant)
+                      reason=reason or _("The content changed"), grant=grant,
+                      current_at=status.checked_at)
     return document, True
 
 
@@ -215,17 +244,22 @@ def refresh_binder(patient_id: Any, actor: Actor | None = None) -> Document | No
         return None
     actor = actor or Actor(client="system")
     status = binder_status(patient)
-    if status.is_current or not (status.has_content or status.latest is not None):
+    if status.is_current:
+        _confirm_current(status)
+        return None
+    if not (status.has_content or status.latest is not None):
         return None
     return _store(patient, Document.Kind.BINDER, sources=status.sources,
                   template="plans/pdf/binder.html", actor=actor,
-                  reason=_("The content changed"))
+                  reason=_("The content changed"), current_at=status.checked_at)
 
 
 def refresh_binder_on_commit(patient_id: Any, actor: Actor | None = None) -> None:
     """After the current transaction commits (nothing happens if it rolls back). The
     change is saved whatever happens here: a binder that cannot be made now is made by
-    the next change or by hand, and the pages say it is out of date meanwhile."""
+    the next change or by hand, and the pages say it is out of date meanwhile. The
+    latest binder is marked stale now, in the caller's transaction (mark_binder_stale)."""
+    mark_binder_stale(patient_id)
 
     def refresh() -> None:
         try:

@@ -63,12 +63,30 @@ def active_team(patient: Patient) -> list[CareTeamMember]:
         .order_by("period_start", "id"))
 
 
-class Resolver:
-    """Resolves call keys for one patient; reads the care team once."""
+_UNREAD: Any = object()
 
-    def __init__(self, patient: Patient, team: list[CareTeamMember] | None = None) -> None:
+
+def out_of_hours_units(municipality_ids: Any) -> dict[Any, Organisation]:
+    """The out-of-hours unit of each municipality (the first by name), in one query."""
+    found: dict[Any, Organisation] = {}
+    for unit in (Organisation.objects.filter(parent_id__in=municipality_ids, is_active=True,
+                                             kind=Organisation.Kind.OUT_OF_HOURS)
+                 .select_related("parent").order_by("name")):
+        found.setdefault(unit.parent_id, unit)
+    return found
+
+
+class Resolver:
+    """Resolves call keys for one patient; reads the care team once. The team, the
+    primary relative and the out-of-hours unit can be given when read for many
+    patients at once (samhand.plans.gate)."""
+
+    def __init__(self, patient: Patient, team: list[CareTeamMember] | None = None, *,
+                 primary_relative: Any = _UNREAD, out_of_hours_unit: Any = _UNREAD) -> None:
         self.patient = patient
         self.team = team if team is not None else active_team(patient)
+        self._primary_relative = primary_relative
+        self._out_of_hours_unit = out_of_hours_unit
         self._cache: dict[str, Number | None] = {}
 
     def number(self, key: str) -> Number | None:
@@ -84,7 +102,9 @@ class Resolver:
         if key == "out_of_hours":
             return self._out_of_hours(label)
         if key == "relative":
-            relative = self.patient.relatives.filter(is_primary_contact=True).first()
+            relative = self._primary_relative
+            if relative is _UNREAD:
+                relative = self.patient.relatives.filter(is_primary_contact=True).first()
             if relative is None or not relative.phone:
                 return None
             return Number(key, label, relative.name, relative.phone, False)
@@ -114,9 +134,9 @@ class Resolver:
     def _out_of_hours(self, label: str) -> Number | None:
         municipality = self.patient.municipality
         if municipality is not None:
-            unit = (Organisation.objects.filter(parent=municipality, is_active=True,
-                                                kind=Organisation.Kind.OUT_OF_HOURS)
-                    .select_related("parent").order_by("name").first())
+            unit = self._out_of_hours_unit
+            if unit is _UNREAD:
+                unit = out_of_hours_units([municipality.pk]).get(municipality.pk)
             if unit is not None and (unit.display_24h() or unit.phone):
                 return Number("out_of_hours", label, unit.name,
                               unit.display_24h() or unit.phone, True)

@@ -403,6 +403,11 @@ class Document(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                    null=True, blank=True, related_name="+")
+    # Binders only: the last moment this version was known to print the current sources
+    # (when it was made, or when a refresh found nothing changed); NULL from the moment
+    # a source changes (binder.mark_binder_stale) until a refresh confirms or replaces
+    # it. Lets the discharge gate judge many binders without building their content.
+    current_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("document")

@@ -155,6 +155,7 @@ def test_a_clinical_judgement_needs_a_note_and_meets_its_criterion(ltmv):
 def test_data_criteria_plug_in_without_changing_the_gate(ltmv):
     pathway = _admitted_pathway(ltmv)
     before = gates._REGISTRY.get("plans.binder_current")
+    before_many = gates._MANY.get("plans.binder_current")
     gates.register_criterion("plans.binder_current",
                              lambda p: gates.CriterionResult(True))
     try:
@@ -164,7 +165,7 @@ def test_data_criteria_plug_in_without_changing_the_gate(ltmv):
         if before is None:
             gates._REGISTRY.pop("plans.binder_current", None)
         else:
-            gates.register_criterion("plans.binder_current", before)
+            gates.register_criterion("plans.binder_current", before, many=before_many)
     Consent.objects.create(patient=ltmv.patient_a, scope=Consent.Scope.SHARE_HEALTH_INFO,
                            status=Consent.Status.WITHDRAWN, recorded_by=ltmv.ltmv_nurse,
                            recorded_by_organisation=ltmv.pulm)
