@@ -190,6 +190,26 @@ def discharge_ready(patient: Patient, readiness: Any, actor: Actor) -> None:
                severity="urgent")
 
 
+def discharge_ready_sent(patient: Patient, readiness: Any, actor: Actor) -> None:
+    """The hospital sent a discharge-ready notice to another installation: its own
+    pathway starts the count too, from when the notice was declared (the receiving
+    side adds when it got it). For a receiver in this installation the receiving side
+    records the notice on the same pathway, with the time it was received."""
+    _record_event(patient, "discharge_ready", actor, readiness.declared_at,
+                  {"readiness": str(readiness.pk)})
+
+
+def discharge_ready_withdrawn(patient: Patient, readiness: Any, actor: Actor) -> None:
+    """Withdrawal of the notice (avmelding: the patient needs hospital treatment again):
+    the period as discharge-ready closes on each active pathway (the days before still
+    count, samhand.pathways.readiness) and the open discharge-ready alert is closed. Used
+    by the receiving side and by the sender for its own pathway."""
+    _record_event(patient, "discharge_ready_withdrawn", actor, readiness.withdrawn_at,
+                  {"readiness": str(readiness.pk)})
+    _close(patient, f"messaging:ready:{readiness.pk}", actor,
+           note=_("The discharge-ready notice was withdrawn."))
+
+
 def municipal_decision(patient: Patient, readiness: Any, actor: Actor) -> None:
     """The municipality's answer and decision sets the date it can receive the patient on
     each active pathway (samhand.pathways.services.set_discharge_date: the answer to the

@@ -134,8 +134,7 @@ def apply_plo(message: Message, inbound: InboundMessage, patient: Patient | None
         Event.PLO_DISCHARGE_REPORT) else None
     if event == Event.PLO_DISCHARGE_READY_WITHDRAWN:
         if readiness is not None:
-            readiness.withdrawn_at = at
-            readiness.save(update_fields=["withdrawn_at"])
+            withdraw(readiness, at=at, actor=SYSTEM_ACTOR)
     elif event == Event.PLO_MUNICIPAL_DECISION:
         if readiness is not None:
             record_decision(readiness, at=at, can_receive=bool(_ext(comm, EXT_CAN_RECEIVE)),
@@ -163,6 +162,13 @@ def _open_readiness(patient: Patient) -> DischargeReadiness | None:
     return (DischargeReadiness.objects.select_for_update()
             .filter(patient=patient, withdrawn_at__isnull=True, discharged_at__isnull=True)
             .order_by("-declared_at").first())
+
+
+def withdraw(readiness: DischargeReadiness, *, at: dt.datetime, actor: Actor) -> None:
+    """The notice is withdrawn (avmelding): on the readiness, the pathway and the alert."""
+    readiness.withdrawn_at = at
+    readiness.save(update_fields=["withdrawn_at"])
+    effects.discharge_ready_withdrawn(readiness.patient, readiness, actor)
 
 
 def record_decision(readiness: DischargeReadiness, *, at: dt.datetime, can_receive: bool,
@@ -221,10 +227,23 @@ def send_plo(*, event: str, patient: Patient, sender: Partner, receiver: Partner
         extensions.append({"url": EXT_APPLIES, "valueBoolean": applies})
 
     def own_records(out: OutboundMessage) -> None:
+        # The sender's own chain. Its pathway events are recorded here only when the
+        # message leaves this installation: a local receiver records them on the same
+        # pathway (with the time it received the notice), and twice would be refused.
         now = timezone.now()
         if event == Event.PLO_DISCHARGE_READY:
-            DischargeReadiness.objects.create(patient=patient, declared_at=ready_at or now,
-                                              notice_header_id=out.header_id)
+            notice = DischargeReadiness.objects.create(
+                patient=patient, declared_at=ready_at or now, notice_header_id=out.header_id)
+            if not receiver.is_local:
+                effects.discharge_ready_sent(patient, notice, actor)
+        elif event == Event.PLO_DISCHARGE_READY_WITHDRAWN:
+            readiness = _open_readiness(patient)
+            if readiness is not None:
+                if receiver.is_local:
+                    readiness.withdrawn_at = now
+                    readiness.save(update_fields=["withdrawn_at"])
+                else:
+                    withdraw(readiness, at=now, actor=actor)
         elif event == Event.PLO_MUNICIPAL_DECISION:
             readiness = _open_readiness(patient)
             if readiness is not None:
