@@ -294,9 +294,10 @@ def evaluate_set(actor: Actor, obs: ObservationSet) -> list[Any]:
 
 def evaluate_batch(actor: Actor, by_patient: dict[Any, list[ObservationSet]]) -> int:
     """The rules for a batch: each patient's newest set in the batch (earlier ones feed
-    the trend). Two queries for the batch, plus one per patient that breaches; the
-    closer-observation schedule takes every set in turn, in a fixed number of queries
-    (schedule.after_sets)."""
+    the trend). Two queries for the batch (three when some patients have no rules yet:
+    their pathway's are seeded, as for one set), plus one per patient that breaches;
+    the closer-observation schedule takes every set in turn, in a fixed number of
+    queries (schedule.after_sets)."""
     rules = settings_for(by_patient)
     rules |= _seed_rules_many(actor, [pid for pid in by_patient if pid not in rules])
     newest = {pid: max(sets, key=lambda o: o.taken_at) for pid, sets in by_patient.items()}

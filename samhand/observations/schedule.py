@@ -249,8 +249,7 @@ def _complete_open_task(actor: Actor, obs: ObservationSet) -> None:
     for task in Task.objects.filter(patient_id=obs.patient_id, source=SOURCE,
                                     status__in=Task.OPEN_STATUSES):
         complete_task(task, actor=actor, at=max(obs.taken_at, task.created_at),
-                      note=_("Vital signs recorded: NEWS2 %(total)s.") % {
-                          "total": obs.news2_total})
+                      note=_done_note(obs))
 
 
 def _create_task(actor: Actor, obs: ObservationSet, due: dt.datetime,
@@ -263,10 +262,6 @@ def _create_task(actor: Actor, obs: ObservationSet, due: dt.datetime,
     if target is None:
         return  # no home-nursing unit on the care team: the missed rule still alerts
     org, role = target
-    hours = int(interval.total_seconds() // 3600)
+    title, description = _task_text(interval)
     create_task(patient=obs.patient, actor=actor, owner_organisation=org, owner_role=role,
-                due_at=due, source=SOURCE,
-                title=_("Vital signs (NEWS2): closer observation, every %(hours)s hours") % {
-                    "hours": hours},
-                description=_("After a raised NEWS2 the patient is observed every %(hours)s "
-                              "hours until the sets are normal again.") % {"hours": hours})
+                due_at=due, source=SOURCE, title=title, description=description)
