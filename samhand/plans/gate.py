@@ -18,10 +18,13 @@ created_at with the sources' change times would not do: the care team, relatives
 patients and organisations keep no change time. What the mark cannot see is time
 itself: a care-team member whose period starts or ends after the binder was last
 known current changes the printed team without any write, so the batch also treats
-such a boundary in (current_at, now] as a change. Left out, knowingly: a change that
-bypasses the services and signals (a queryset `update()` or raw SQL), and a refresh that
-failed after a change that printed nothing new (the mark stays cleared: the gate says
-"make a new one" until someone does — the safe side).
+such a boundary in (current_at, now] as a change (a period ending exactly at current_at
+was already left out of the printed team, one starting exactly now is in it). Left out,
+knowingly: a change that bypasses the services and signals (a queryset `update()` or raw
+SQL), which neither refreshes the binder nor marks it; and a refresh that failed after a
+change that printed nothing new: current_at stays NULL and the gate asks for a new
+binder while the exact check would not — the safe side, and pressing "make binder"
+confirms the existing one (generate_binder) and meets the criterion.
 """
 
 from __future__ import annotations

@@ -208,3 +208,31 @@ def test_no_binder_is_unmet_without_building_its_content(world):
     assert not answer.met
     assert answer == plans_gate.binder_current(patient)
     assert len(ctx.captured_queries) == 1
+
+
+def test_a_care_team_period_counts_from_the_moment_after_the_binder_was_known_current(
+        world, django_capture_on_commit_callbacks):
+    """Boundaries: a member leaving exactly when the binder was made was never printed
+    (current); a member joining exactly now is printed from now (out of date)."""
+    start = timezone.now().replace(microsecond=0)
+    with time_machine.travel(start, tick=False):
+        patient = _patient(world, "Grense")
+        _ip(world, patient)
+        leaving = CareTeamMember.objects.create(
+            patient=patient, organisation=world.hn_a, role=R.HOME_NURSING_PRIMARY,
+            period_start=start - dt.timedelta(days=3), period_end=start)
+        document = _binder(world, patient)
+        assert document.current_at == start
+        assert plans_gate.binders_current([patient])[patient.pk] == \
+            plans_gate.binder_current(patient)
+        assert plans_gate.binder_current(patient).met
+        with django_capture_on_commit_callbacks(execute=True):
+            CareTeamMember.objects.create(patient=patient, organisation=world.pulm,
+                                          role=R.HOSPITAL_COORDINATOR,
+                                          period_start=start + dt.timedelta(hours=1))
+        assert plans_gate.binders_current([patient])[patient.pk].met
+    assert leaving.period_end == start
+    with time_machine.travel(start + dt.timedelta(hours=1), tick=False):
+        answer = plans_gate.binders_current([patient])[patient.pk]
+        assert answer == plans_gate.binder_current(patient)
+        assert not answer.met
