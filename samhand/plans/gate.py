@@ -86,8 +86,8 @@ def _ip_answer(active: bool, consent: str | None) -> Answer:
     return Answer(False, _("The individual plan is not started."), owner)
 
 
-def individual_plans_started(patients: Sequence[Patient]) -> dict[Any, Answer]:
-    ids = [p.pk for p in patients]
+def individual_plans_started(patient_ids: Sequence[Any]) -> dict[Any, Answer]:
+    ids = list(patient_ids)
     active = set(IndividualPlan.objects.filter(patient_id__in=ids,
                                                status=IndividualPlan.Status.ACTIVE)
                  .values_list("patient_id", flat=True))
@@ -142,10 +142,10 @@ def _latest_versions(model: Any, patient_ids: list[Any]) -> dict[Any, Any]:
         plan__patient_id__in=patient_ids, number=Subquery(newest[:1])).select_related("plan")}
 
 
-def _resolvers(patients: Sequence[Patient]) -> dict[Any, Resolver]:
+def _resolvers(patient_ids: Sequence[Any]) -> dict[Any, Resolver]:
     """A Resolver per patient with the care team, the primary relative and the
     out-of-hours unit read for all of them at once (four queries)."""
-    ids = [p.pk for p in patients]
+    ids = list(patient_ids)
     by_pk = {p.pk: p for p in Patient.objects.filter(pk__in=ids).select_related("municipality")}
     teams: dict[Any, list[CareTeamMember]] = {pk: [] for pk in ids}
     for member in (CareTeamMember.objects.active().filter(patient_id__in=ids)
@@ -163,17 +163,17 @@ def _resolvers(patients: Sequence[Patient]) -> dict[Any, Resolver]:
             for pk, p in by_pk.items()}
 
 
-def action_plans_approved(patients: Sequence[Patient]) -> dict[Any, Answer]:
+def action_plans_approved(patient_ids: Sequence[Any]) -> dict[Any, Answer]:
     from .services import missing_numbers
 
     owner = R.RESPONSIBLE_CONSULTANT
-    ids = [p.pk for p in patients]
+    ids = list(patient_ids)
     versions = _latest_versions(ActionPlanVersion, ids)
     approved = set(ActionPlanApproval.objects.filter(
         version__in=[v.pk for v in versions.values()]).values_list("version_id", "content_hash"))
     out: dict[Any, Answer] = {}
-    to_check = [p for p in patients if p.pk in versions
-                and (versions[p.pk].pk, versions[p.pk].content_hash) in approved]
+    to_check = [pk for pk in ids if pk in versions
+                and (versions[pk].pk, versions[pk].content_hash) in approved]
     resolvers = _resolvers(to_check) if to_check else {}
     for pk in ids:
         version = versions.get(pk)
@@ -189,9 +189,9 @@ def action_plans_approved(patients: Sequence[Patient]) -> dict[Any, Answer]:
     return out
 
 
-def treatment_plans_signed(patients: Sequence[Patient]) -> dict[Any, Answer]:
+def treatment_plans_signed(patient_ids: Sequence[Any]) -> dict[Any, Answer]:
     owner = R.RESPONSIBLE_CONSULTANT
-    ids = [p.pk for p in patients]
+    ids = list(patient_ids)
     versions = _latest_versions(TreatmentPlanVersion, ids)
     signed = set(TreatmentPlanSignature.objects.filter(
         version__in=[v.pk for v in versions.values()]).values_list("version_id", "content_hash"))
@@ -208,11 +208,11 @@ def treatment_plans_signed(patients: Sequence[Patient]) -> dict[Any, Answer]:
     return out
 
 
-def binders_current(patients: Sequence[Patient]) -> dict[Any, Answer]:
+def binders_current(patient_ids: Sequence[Any]) -> dict[Any, Answer]:
     """The latest binder of each patient first (none: unmet); then its `current_at` mark
     and the care team's period boundaries since (see the module docstring): two
     queries however many patients."""
-    ids = [p.pk for p in patients]
+    ids = list(patient_ids)
     newest = Document.objects.filter(patient=OuterRef("patient"), kind=Document.Kind.BINDER)
     latest = {d["patient_id"]: d["current_at"] for d in Document.objects.filter(
         patient_id__in=ids, kind=Document.Kind.BINDER,
@@ -249,7 +249,8 @@ def _binder_answer(exists: bool, current: bool) -> Answer:
     return Answer(True, "", owner)
 
 
-MANY: dict[str, Callable[[Sequence[Patient]], dict[Any, Answer]]] = {
+#: The same criteria for many patients at once, by patient id: {patient id: answer}.
+MANY: dict[str, Callable[[Sequence[Any]], dict[Any, Answer]]] = {
     "plans.individual_plan_started": individual_plans_started,
     "plans.action_plan_approved": action_plans_approved,
     "plans.treatment_plan_signed": treatment_plans_signed,
@@ -282,11 +283,10 @@ def _adapter(evaluate: Callable[[Patient], Answer], result_class: Any) -> Callab
     return evaluator
 
 
-def _many_adapter(evaluate: Callable[[Sequence[Patient]], dict[Any, Answer]],
+def _many_adapter(evaluate: Callable[[Sequence[Any]], dict[Any, Answer]],
                   result_class: Any) -> Callable[[Sequence[Any]], dict[Any, Any]]:
     def evaluator(pathways: Sequence[Any]) -> dict[Any, Any]:
-        patients = list({p.patient_id: p.patient for p in pathways}.values())
-        answers = evaluate(patients)
+        answers = evaluate(list({p.patient_id for p in pathways}))
         return {p.pk: result_class(met=(a := answers[p.patient_id]).met, missing=a.missing,
                                    owner=a.owner) for p in pathways}
 
