@@ -331,6 +331,14 @@ def record_event(pathway: Pathway, kind: str, *, actor: Actor, grant: Grant | No
                             status__in=Task.OPEN_STATUSES).update(
             status=Task.Status.DONE, completed_at=occurred, completed_by=actor.user,
             completion_note=str(EVENT_LABELS[kind]))
+    # An admission or discharge recorded by hand does what the hospital's message does
+    # (MS-2): home-service tasks wait while the patient is in hospital and are open
+    # again at discharge. Both are idempotent, so a message that also records the
+    # event changes nothing twice.
+    if kind in ("admitted", "readmitted"):
+        pause_home_service_tasks(pathway.patient, actor=actor)
+    elif kind == "discharged":
+        resume_home_service_tasks(pathway.patient, actor=actor)
     if kind == "ended":
         Task.objects.filter(pathway=pathway, status__in=(*Task.OPEN_STATUSES,
                                                          Task.Status.PAUSED)).update(

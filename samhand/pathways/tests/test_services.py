@@ -208,6 +208,26 @@ def test_admission_pauses_home_nursing_tasks_and_discharge_resumes_them(ltmv, au
     assert [r.code for r in watch.rows()] == ["samhand.task.paused", "samhand.task.resumed"]
 
 
+def test_an_admission_and_discharge_recorded_by_hand_pause_and_resume_home_nursing(ltmv):
+    """Without a hospital message (the event recorded on the pathway page), a home-nursing
+    task must not wait forever after the patient is home again."""
+    pathway = _admitted_pathway(ltmv)
+    _event(ltmv, pathway, "discharged", 40, user=ltmv.consultant, override_reason="Test")
+    visit = svc.create_task(patient=ltmv.patient_a, title="Tilsyn", pathway=pathway,
+                            actor=actor_of(ltmv.home_nurse_a), owner_organisation=ltmv.hn_a)
+
+    _event(ltmv, pathway, "readmitted", 20)
+    visit.refresh_from_db()
+    pathway.refresh_from_db()
+    assert visit.status == Task.Status.PAUSED and pathway.admitted
+
+    _event(ltmv, pathway, "discharged", 10, user=ltmv.consultant, override_reason="Test")
+    visit.refresh_from_db()
+    pathway.refresh_from_db()
+    assert visit.status == Task.Status.OPEN and not pathway.admitted
+    assert not Task.objects.filter(patient=ltmv.patient_a, status=Task.Status.PAUSED).exists()
+
+
 def test_the_sweep_marks_overdue_tasks_and_alerts_the_owner_once(ltmv, audit):
     pathway = _start(ltmv)
     _event(ltmv, pathway, "referral", 19)
