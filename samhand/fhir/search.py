@@ -4,10 +4,15 @@ silently ignored filter that returns too much."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from django.db.models import Q
 from django.http import QueryDict
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .mapping import SYSTEM_ALIASES
@@ -164,3 +169,41 @@ def patient_reference(name: str, value: str) -> list[str]:
             part = ident
         ids.extend(uuids(name, part))
     return ids
+
+
+def status_codes(name: str, value: str, table: Mapping[str, Any]) -> list[Any]:
+    """The values `table` gives for a token search's codes (`status=a,b`); an unknown
+    code is refused and the known ones named."""
+    out = []
+    for _system, code in token(value):
+        if code is None or code not in table:
+            raise invalid(name, _("Unknown status '%(code)s'. Use one of: %(codes)s.") % {
+                "code": (code or "")[:40], "codes": ", ".join(table)})
+        out.append(table[code])
+    return out
+
+
+_PREFIX = {"eq": "", "ge": "gte", "gt": "gt", "le": "lte", "lt": "lt"}
+
+
+def date_q(name: str, value: str, field: str) -> Q:
+    """A FHIR date search value (`ge2026-11-01`, `lt2026-11-25T12:00:00Z`) on `field`;
+    a plain date is the whole day in the installation's time zone (Oslo)."""
+    prefix, rest = (value[:2], value[2:]) if value[:2] in _PREFIX else ("eq", value)
+    try:
+        if len(rest) == 10:
+            day = dt.date.fromisoformat(rest)
+            start = timezone.make_aware(dt.datetime.combine(day, dt.time()))
+            end = timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1),
+                                                          dt.time()))
+            return {"eq": Q(**{f"{field}__gte": start, f"{field}__lt": end}),
+                    "ge": Q(**{f"{field}__gte": start}), "gt": Q(**{f"{field}__gte": end}),
+                    "le": Q(**{f"{field}__lt": end}),
+                    "lt": Q(**{f"{field}__lt": start})}[prefix]
+        moment = dt.datetime.fromisoformat(rest.replace("Z", "+00:00"))
+    except ValueError:
+        raise invalid(name, _("'%(name)s' must be an ISO 8601 date or instant, optionally "
+                              "prefixed with ge, gt, le, lt or eq.") % {"name": name}) from None
+    if moment.tzinfo is None:
+        raise invalid(name, _("A date with a time needs a time zone (Z or +01:00)."))
+    return Q(**{f"{field}__{_PREFIX[prefix] or 'exact'}": moment})

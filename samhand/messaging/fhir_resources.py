@@ -27,14 +27,13 @@ from typing import Any
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from samhand.access import policy
 from samhand.audit.models import AuditEvent
 from samhand.fhir import mapping
 from samhand.fhir.resources import ResourceType, _denied, _id_param, _is_uuid, _param
-from samhand.fhir.search import Search, invalid, patient_reference, token, uuids
+from samhand.fhir.search import Search, date_q, patient_reference, status_codes, token, uuids
 from samhand.orgs.models import Organisation
 from samhand.patients.models import Consent, Patient
 
@@ -126,42 +125,6 @@ def _may_see(request: HttpRequest, patient: Patient | None,
 
 
 # --------------------------------------------------------------------------- search values
-
-_PREFIX = {"eq": "", "ge": "gte", "gt": "gt", "le": "lte", "lt": "lt"}
-
-
-def time_filter(name: str, value: str, field: str) -> Q:
-    """A FHIR date search value (`ge2026-11-01`, `lt2026-11-25T12:00:00Z`) on `field`;
-    a plain date is the whole Oslo day."""
-    prefix, rest = (value[:2], value[2:]) if value[:2] in _PREFIX else ("eq", value)
-    try:
-        if len(rest) == 10:
-            day = dt.date.fromisoformat(rest)
-            start = timezone.make_aware(dt.datetime.combine(day, dt.time()))
-            end = timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1),
-                                                          dt.time()))
-            return {"eq": Q(**{f"{field}__gte": start, f"{field}__lt": end}),
-                    "ge": Q(**{f"{field}__gte": start}), "gt": Q(**{f"{field}__gte": end}),
-                    "le": Q(**{f"{field}__lt": end}),
-                    "lt": Q(**{f"{field}__lt": start})}[prefix]
-        moment = dt.datetime.fromisoformat(rest.replace("Z", "+00:00"))
-    except ValueError:
-        raise invalid(name, _("'%(name)s' must be an ISO 8601 date or instant, optionally "
-                              "prefixed with ge, gt, le, lt or eq.") % {"name": name}) from None
-    if moment.tzinfo is None:
-        raise invalid(name, _("A date with a time needs a time zone (Z or +01:00)."))
-    return Q(**{f"{field}__{_PREFIX[prefix] or 'exact'}": moment})
-
-
-def _codes(name: str, value: str, allowed: list[str]) -> list[str]:
-    wanted = []
-    for _system, code in token(value):
-        if code not in allowed:
-            raise invalid(name, _("Unknown status '%(code)s'. Use one of: %(codes)s.") % {
-                "code": (code or "")[:40], "codes": ", ".join(allowed)})
-        wanted.append(code)
-    return wanted
-
 
 def _patients_of(rows: list[Any]) -> list[Patient]:
     return list({r.patient_id: r.patient for r in rows if r.patient_id}.values())
@@ -356,15 +319,15 @@ class MessageHeaderType(ResourceType):
             ids = uuids("_id", value)
             outbox, inbox = outbox.filter(pk__in=ids), inbox.filter(pk__in=ids)
         for _modifier, value in search.values("status"):
-            wanted = _codes("status", value, OUT_STATUSES + IN_STATUSES)
+            wanted = status_codes("status", value, {c: c for c in OUT_STATUSES + IN_STATUSES})
             outbox = outbox.filter(status__in=wanted)
             inbox = inbox.filter(status__in=wanted)
         for _modifier, value in search.values("event"):
             events = [code for _system, code in token(value) if code]
             outbox, inbox = outbox.filter(event__in=events), inbox.filter(event__in=events)
         for _modifier, value in search.values("_lastUpdated"):
-            outbox = outbox.filter(time_filter("_lastUpdated", value, "created_at"))
-            inbox = inbox.filter(time_filter("_lastUpdated", value, "received_at"))
+            outbox = outbox.filter(date_q("_lastUpdated", value, "created_at"))
+            inbox = inbox.filter(date_q("_lastUpdated", value, "received_at"))
         total, rows = _paged(search, (outbox, "created_at"), (inbox, "received_at"))
         policy.audit_list(request, "samhand.message.search", _patients_of(rows),
                           query=search.audit_query(), client=CLIENT,
@@ -417,8 +380,8 @@ class CommunicationType(ResourceType):
         for _modifier, value in search.values("category"):
             qs = qs.filter(thread__category__in=[c for _s, c in token(value) if c])
         for _modifier, value in search.values("status"):
-            wanted = set(_codes("status", value, ["completed", "in-progress", "not-done",
-                                                  "stopped"]))
+            wanted = set(status_codes("status", value, {c: c for c in [
+                "completed", "in-progress", "not-done", "stopped"]}))
             query = Q(pk__in=[])
             if "completed" in wanted:
                 query |= Q(direction=CareMessage.Direction.IN)
@@ -426,7 +389,7 @@ class CommunicationType(ResourceType):
             query |= Q(direction=CareMessage.Direction.OUT, outbound__status__in=outs)
             qs = qs.filter(query)
         for _modifier, value in search.values("sent"):
-            qs = qs.filter(time_filter("sent", value, "sent_at"))
+            qs = qs.filter(date_q("sent", value, "sent_at"))
         total = qs.count()
         rows = list(qs.order_by("-sent_at", "-pk")[search.offset:search.offset + search.count]) \
             if search.count else []
@@ -479,10 +442,11 @@ class EncounterType(ResourceType):
             qs = qs.filter(pk__in=uuids("_id", value))
         qs = _patient_filters(search, qs)
         for _modifier, value in search.values("status"):
-            wanted = set(_codes("status", value, sorted(set(ENCOUNTER_STATUS.values()))))
+            wanted = set(status_codes("status", value,
+                               {c: c for c in sorted(set(ENCOUNTER_STATUS.values()))}))
             qs = qs.filter(state__in=[k for k, v in ENCOUNTER_STATUS.items() if v in wanted])
         for _modifier, value in search.values("date"):
-            qs = qs.filter(time_filter("date", value, "state_at"))
+            qs = qs.filter(date_q("date", value, "state_at"))
         total = qs.count()
         rows = list(qs.order_by("-state_at", "-pk")[search.offset:search.offset + search.count]) \
             if search.count else []

@@ -30,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import get_language, ngettext
@@ -39,7 +39,15 @@ from django.utils.translation import gettext as _
 from samhand.access import policy
 from samhand.fhir import mapping
 from samhand.fhir.resources import ResourceType, _denied, _id_param, _is_uuid, _page, _param
-from samhand.fhir.search import Search, invalid, patient_reference, token, uuids
+from samhand.fhir.search import (
+    Search,
+    date_q,
+    invalid,
+    patient_reference,
+    status_codes,
+    token,
+    uuids,
+)
 
 from .definitions import DueRule, Offset, TaskDef, Template
 from .loader import load_library, load_versions
@@ -394,16 +402,6 @@ class PlanDefinitionType(ResourceType):
         return len(rows), [plan_definition(t, newest=n) for t, n in page]
 
 
-def _statuses(name: str, value: str, table: dict[str, Any]) -> list[Any]:
-    out = []
-    for _system, code in token(value):
-        if code not in table:
-            raise invalid(name, _("Unknown status '%(code)s'. Use one of: %(codes)s.") % {
-                "code": (code or "")[:40], "codes": ", ".join(table)})
-        out.append(table[code])
-    return out
-
-
 def _references(name: str, value: str, kind: str) -> list[str]:
     ids = []
     for part in value.split(","):
@@ -416,29 +414,6 @@ def _references(name: str, value: str, kind: str) -> list[str]:
             part = ident
         ids.extend(uuids(name, part))
     return ids
-
-
-_PREFIX = {"eq": "", "ge": "gte", "gt": "gt", "le": "lte", "lt": "lt"}
-
-
-def _due_filter(value: str) -> Q:
-    prefix, rest = (value[:2], value[2:]) if value[:2] in _PREFIX else ("eq", value)
-    try:
-        if len(rest) == 10:
-            day = dt.date.fromisoformat(rest)
-            start = timezone.make_aware(dt.datetime.combine(day, dt.time()))
-            end = timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1),
-                                                          dt.time()))
-            return {"eq": Q(due_at__gte=start, due_at__lt=end), "ge": Q(due_at__gte=start),
-                    "gt": Q(due_at__gte=end), "le": Q(due_at__lt=end),
-                    "lt": Q(due_at__lt=start)}[prefix]
-        moment = dt.datetime.fromisoformat(rest.replace("Z", "+00:00"))
-    except ValueError:
-        raise invalid("period", _("'period' must be an ISO 8601 date or instant, optionally "
-                                  "prefixed with ge, gt, le, lt or eq.")) from None
-    if moment.tzinfo is None:
-        raise invalid("period", _("A date with a time needs a time zone (Z or +01:00)."))
-    return Q(**{f"due_at__{_PREFIX[prefix] or 'exact'}": moment})
 
 
 class CarePlanType(ResourceType):
@@ -478,7 +453,7 @@ class CarePlanType(ResourceType):
             for _modifier, value in search.values(name):
                 qs = qs.filter(patient_id__in=patient_reference(name, value))
         for _modifier, value in search.values("status"):
-            qs = qs.filter(status__in=_statuses("status", value, FROM_FHIR_CAREPLAN_STATUS))
+            qs = qs.filter(status__in=status_codes("status", value, FROM_FHIR_CAREPLAN_STATUS))
         total, rows = _page(qs.order_by("patient__family_name", "patient_id", "-started_at",
                                         "id"), search)
         patients = list({p.patient_id: p.patient for p in rows}.values())
@@ -532,14 +507,14 @@ class TaskType(ResourceType):
             for _modifier, value in search.values(name):
                 qs = qs.filter(patient_id__in=patient_reference(name, value))
         for _modifier, value in search.values("status"):
-            qs = qs.filter(status__in=_statuses("status", value, FROM_FHIR_TASK_STATUS))
+            qs = qs.filter(status__in=status_codes("status", value, FROM_FHIR_TASK_STATUS))
         for _modifier, value in search.values("owner"):
             qs = qs.filter(owner_organisation_id__in=_references("owner", value,
                                                                  "Organization"))
         for _modifier, value in search.values("based-on"):
             qs = qs.filter(pathway_id__in=_references("based-on", value, "CarePlan"))
         for _modifier, value in search.values("period"):
-            qs = qs.filter(_due_filter(value))
+            qs = qs.filter(date_q("period", value, "due_at"))
         total, rows = _page(qs.order_by("due_at", "created_at", "id"), search)
         patients = list({t.patient_id: t.patient for t in rows}.values())
         policy.audit_list(request, "samhand.task.list", patients,
