@@ -115,6 +115,18 @@ class Partner(models.Model):
         return Party(name=self.name, sor=self.sor_id, gln=self.gln, her_id=self.her_id,
                      endpoint=self.endpoint_url)
 
+    @classmethod
+    def own_address(cls, organisation: Organisation | None) -> Partner | None:
+        """This installation's address for a unit to send from: the unit's own, or the
+        nearest one above it (a department sends through its hospital's reception)."""
+        org = organisation
+        while org is not None:
+            found = cls.objects.filter(organisation=org, is_local=True, is_active=True).first()
+            if found is not None:
+                return found
+            org = org.parent
+        return None
+
 
 class Transmission(models.Model):
     """One received transmission, as received (byte for byte)."""

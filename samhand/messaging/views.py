@@ -69,13 +69,7 @@ def _thread_for(patient: Patient, grant: policy.Grant, thread_id: UUID) -> CareT
 
 def _unit_partner(grant: policy.Grant) -> Partner | None:
     """This unit's own address (or its parent's) to send from."""
-    org = grant.organisation
-    while org is not None:
-        found = Partner.objects.filter(organisation=org, is_local=True, is_active=True).first()
-        if found is not None:
-            return found
-        org = org.parent
-    return None
+    return Partner.own_address(grant.organisation)
 
 
 def _unread(threads: list[CareThread], unit: Organisation | None) -> set[Any]:

@@ -171,13 +171,7 @@ def unit_address(organisation: Organisation | None) -> Any:
     """The sending unit's own message address (or its parent's), as messaging sends from."""
     from samhand.messaging.models import Partner
 
-    org = organisation
-    while org is not None:
-        found = Partner.objects.filter(organisation=org, is_local=True, is_active=True).first()
-        if found is not None:
-            return found
-        org = org.parent
-    return None
+    return Partner.own_address(organisation)
 
 
 # The order receivers are offered in: the doctor first (GP, out-of-hours), then the

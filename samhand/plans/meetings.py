@@ -353,19 +353,6 @@ def _notify_municipality(actor: Actor, meeting: Meeting, documents: list[Documen
                 actor=actor)
 
 
-def _address_of(organisation: Organisation | None, *, local: bool) -> list[Any]:
-    """Active address-book entries of the organisation or the units above it (nearest
-    first), this installation's own (`local`) or other systems'."""
-    from samhand.messaging.models import Partner
-
-    found: list[Any] = []
-    org = organisation
-    while org is not None and not found:
-        found = list(Partner.objects.filter(organisation=org, is_local=local, is_active=True))
-        org = org.parent
-    return found
-
-
 def _send_minutes(actor: Actor, meeting: Meeting, documents: list[Document]) -> None:
     """A municipality on another system gets the signed minutes and agreement as a
     message too (issue 6: minutes and agreements "can be sent as messages"): samhand's
@@ -383,11 +370,12 @@ def _send_minutes(actor: Actor, meeting: Meeting, documents: list[Document]) -> 
     municipality = next((p.organisation for p in meeting.participants.all()
                          if p.side == MeetingParticipant.Side.MUNICIPALITY
                          and p.organisation is not None), None)
-    senders = _address_of(meeting.called_by_organisation, local=True)
-    if municipality is None or not senders:
+    from samhand.messaging.models import Partner
+
+    sender = Partner.own_address(meeting.called_by_organisation)
+    if municipality is None or sender is None:
         return
     top = municipality.top
-    from samhand.messaging.models import Partner
 
     receiver = route(list(Partner.objects.filter(
         Q(organisation=top) | Q(organisation__parent=top) | Q(organisation__parent__parent=top),
@@ -395,7 +383,7 @@ def _send_minutes(actor: Actor, meeting: Meeting, documents: list[Document]) -> 
     if receiver is None:
         return
     caller = meeting.called_by
-    send_plo(event=Event.PLO_MEETING_MINUTES, patient=meeting.patient, sender=senders[0],
+    send_plo(event=Event.PLO_MEETING_MINUTES, patient=meeting.patient, sender=sender,
              receiver=receiver, actor=actor,
              author_name=(caller.get_full_name() or caller.get_username()) if caller else "",
              author_phone=(meeting.called_by_organisation.phone_24h
