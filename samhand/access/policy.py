@@ -20,13 +20,24 @@ Rules (security.md #1-#7, #9; issue 2 §5):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Exists,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.lookups import Exact
 from django.db.models.signals import post_delete, post_save
 from django.http import Http404, HttpRequest
 from django.utils import timezone
@@ -406,44 +417,134 @@ def sector_of_user(user: Any) -> set[str]:
     return {m.organisation.sector for m in active_memberships(user)}
 
 
-def may_see_health_info(user: Any, patient: Patient, source: Organisation,
-                        grant: Grant) -> bool:
-    """Health information recorded by `source` crosses to another sector only while the
-    patient's consent to share is active. Emergency access sees everything (audited)."""
+def _sector_kinds(sector: str) -> list[str]:
+    """The organisation kinds of a sector (Organisation.sector, as a database filter)."""
+    kinds = Organisation.Kind.values
+    return [k for k in kinds if Organisation(kind=k).sector == sector]
+
+
+def sector_q(sector: str, field: str = "organisation") -> Q:
+    """Rows whose organisation foreign key `field` is an organisation of `sector`
+    (an empty field matches no sector)."""
+    return Q(**{f"{field}__kind__in": _sector_kinds(sector)})
+
+
+def _units_under(top_ids: Iterable[Any]) -> list[Any]:
+    """The organisations and every unit below them (one query per level)."""
+    found = set(top_ids)
+    level = set(found)
+    while level:
+        level = set(Organisation.objects.filter(parent_id__in=level)
+                    .values_list("pk", flat=True)) - found
+        found |= level
+    return list(found)
+
+
+def _consented_q(patient_field: str) -> Q:
+    """The row's patient's latest sharing consent is "given" (the newest row per scope is
+    in force; on a tie in recorded_at the withdrawal wins, as in Consent.active_for)."""
+    latest = (Consent.objects.filter(patient=OuterRef(patient_field),
+                                     scope=Consent.Scope.SHARE_HEALTH_INFO)
+              .order_by("-recorded_at", "-status").values("status")[:1])
+    return Q(Exact(Subquery(latest), Value(Consent.Status.GIVEN.value)))
+
+
+def health_info_q(viewer: Grant | Any, *, patient: Patient | None = None,
+                  patient_field: str = "patient", sector_field: str | None = None,
+                  party_fields: Sequence[str] = (), self_reports: bool = False,
+                  consent: bool | None = None, at: dt.datetime | None = None) -> Q:
+    """THE sharing rule (issue 2 §5), as a filter on rows of health information.
+
+    Health information recorded by one sector (hospital / municipality; suppliers are a
+    sector of their own) is shown to another sector only while the patient's consent to
+    share it (scope share_health_info, the newest row in force) is active. Without it a
+    row is shown when
+
+    * `sector_field` (the organisation that recorded it) is in the viewer's sector, or
+    * one of `party_fields` (organisations the row was exchanged between: a message's
+      sender and receiver) belongs to the viewer's own municipality or hospital, or
+    * `self_reports` is set and `sector_field` is empty: no sector recorded it (the
+      patient's own report), the care team sees it.
+
+    `viewer` is either a Grant for one patient (emergency access sees everything, a
+    relative's delegation none of it, the grant's organisation decides the sector; give
+    `patient` to check the consent once instead of per row) or a user, for searches over
+    many patients (combine with `visible_q`: this adds only the sharing rule; the
+    viewer's sectors and municipalities/hospitals are those of their active
+    memberships). `consent`: the patient's sharing consent, when the caller has read it
+    already. The same rule for one object: `sees_health_info`.
+    """
+    nothing = Q(pk__in=[])
+    parts: list[Q] = []
+    if isinstance(viewer, Grant):
+        if viewer.basis == AuditEvent.Basis.EMERGENCY:
+            return Q()
+        if viewer.basis == AuditEvent.Basis.DELEGATION:
+            return nothing
+        if patient is not None and consent is None:
+            consent = Consent.objects.active_for(patient, Consent.Scope.SHARE_HEALTH_INFO)
+        orgs = [viewer.organisation] if viewer.organisation is not None else []
+    else:
+        orgs = [m.organisation for m in active_memberships(viewer, at)]
+        if not orgs:
+            return nothing  # relatives see health information through no sharing rule
+    if consent:
+        return Q()
+    if consent is None:
+        parts.append(_consented_q(patient_field))
+    if sector_field is not None:
+        parts += [sector_q(sector, sector_field) for sector in {org.sector for org in orgs}]
+        if self_reports:
+            parts.append(Q(**{f"{sector_field}__isnull": True}))
+    if party_fields and orgs:
+        units = _units_under({org.top.pk for org in orgs})
+        parts += [Q(**{f"{field}_id__in": units}) for field in party_fields]
+    shown = nothing
+    for part in parts:
+        shown = part if shown is nothing else shown | part
+    return shown
+
+
+def sees_health_info(grant: Grant, patient: Patient, source: Organisation | None = None, *,
+                     parties: Iterable[Organisation | None] = (),
+                     consent: bool | None = None) -> bool:
+    """health_info_q for one object: `source` recorded it (None: no sector did, so only
+    its parties and the consent open it), `parties` exchanged it. `consent`: the
+    patient's sharing consent, when the caller has read it already."""
     if grant.basis == AuditEvent.Basis.EMERGENCY:
         return True
     if grant.basis == AuditEvent.Basis.DELEGATION:
         return False
-    viewer_sector = grant.organisation.sector if grant.organisation else None
-    if viewer_sector == source.sector:
-        return True
-    return Consent.objects.active_for(patient, Consent.Scope.SHARE_HEALTH_INFO)
+    viewer = grant.organisation
+    if viewer is not None:
+        if source is not None and source.sector == viewer.sector:
+            return True
+        top = viewer.top.pk
+        if any(p is not None and p.top.pk == top for p in parties):
+            return True
+    if consent is None:
+        consent = Consent.objects.active_for(patient, Consent.Scope.SHARE_HEALTH_INFO)
+    return consent
+
+
+def may_see_health_info(user: Any, patient: Patient, source: Organisation,
+                        grant: Grant) -> bool:
+    """Health information recorded by `source` crosses to another sector only while the
+    patient's consent to share is active. Emergency access sees everything (audited).
+    (sees_health_info, kept for its callers.)"""
+    return sees_health_info(grant, patient, source)
 
 
 def filter_health_info(user: Any, patient: Patient, grant: Grant,
                        items: Iterable[Any]) -> tuple[list[Any], int]:
-    """Split items with `recorded_by_organisation` into those shown and a hidden count."""
-    shown, hidden = [], 0
-    consent = None
-    for item in items:
-        source = item.recorded_by_organisation
-        if grant.basis == AuditEvent.Basis.EMERGENCY:
-            shown.append(item)
-            continue
-        if grant.basis == AuditEvent.Basis.DELEGATION:
-            hidden += 1
-            continue
-        viewer = grant.organisation.sector if grant.organisation else None
-        if viewer == source.sector:
-            shown.append(item)
-            continue
-        if consent is None:
-            consent = Consent.objects.active_for(patient, Consent.Scope.SHARE_HEALTH_INFO)
-        if consent:
-            shown.append(item)
-        else:
-            hidden += 1
-    return shown, hidden
+    """Split items with `recorded_by_organisation` into those shown and a hidden count
+    (sees_health_info per item; the consent is read once, and only when needed)."""
+    items = list(items)
+    shown = [item for item in items if sees_health_info(
+        grant, patient, item.recorded_by_organisation, consent=False)]
+    if len(shown) < len(items) and sees_health_info(grant, patient):
+        shown = items
+    return shown, len(items) - len(shown)
 
 
 # --------------------------------------------------------------------------- emergency
