@@ -13,9 +13,10 @@ All three are in the patient compartment: a read goes through
 `policy.get_patient_for` (404 and an audit row for what the caller may not see, exactly
 like an id that does not exist); a search starts from the patients the caller may see
 (`policy.visible_q`) and audits one row per patient returned (`policy.audit_list`).
-Messages follow the message page's rule (views.visible_threads): across sectors only
-while the patient's consent to share health information is active; otherwise only
-the messages the caller's own organisation (municipality or hospital) sent or received.
+Messages follow the access layer's sharing rule (policy.health_info_q /
+sees_health_info, with the sender and receiver as parties): across sectors only while
+the patient's consent to share health information is active; otherwise only the
+messages the caller's own organisation (municipality or hospital) sent or received.
 Hidden messages (hospital notifications about patients the receiver does not serve)
 never show.
 """
@@ -25,22 +26,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from samhand.access import policy
-from samhand.audit.models import AuditEvent
 from samhand.fhir import mapping
 from samhand.fhir.resources import ResourceType, _denied, _id_param, _is_uuid, _param
 from samhand.fhir.search import Search, date_q, patient_reference, status_codes, token, uuids
-from samhand.orgs.models import Organisation
-from samhand.patients.models import Consent, Patient
+from samhand.patients.models import Patient
 
 from . import codes
 from .bundle import FHIR_ID_RE
 from .models import CareMessage, HospitalStay, InboundMessage, OutboundMessage, Partner
-from .receive import organisations_under
 
 CLIENT = "fhir"
 Row = dict[str, Any]
@@ -67,50 +65,22 @@ ENCOUNTER_STATUS = {S.ACUTE_AMBULANT: "in-progress", S.ADMITTED: "in-progress",
 
 # --------------------------------------------------------------------------- who sees what
 
-def _consented(user: Any) -> QuerySet[Patient]:
-    """The caller's patients whose consent to share health information is in force."""
-    latest = (Consent.objects.filter(patient=OuterRef("pk"),
-                                     scope=Consent.Scope.SHARE_HEALTH_INFO)
-              .order_by("-recorded_at", "-status").values("status")[:1])
-    return (policy.visible_patients(user).annotate(share=Subquery(latest))
-            .filter(share=Consent.Status.GIVEN))
-
-
-def _own_organisations(user: Any) -> list[Any]:
-    """Every unit of the caller's municipalities and hospitals (a party to a message is
-    one of its units)."""
-    tops: dict[Any, Organisation] = {}
-    for membership in policy.active_memberships(user):
-        top = membership.organisation.top
-        tops[top.pk] = top
-    ids: list[Any] = []
-    for top in tops.values():
-        ids.extend(organisations_under(top))
-    return ids
+def _parties(sides: tuple[str, ...]) -> list[str]:
+    return [f"{side}__organisation" for side in sides]
 
 
 def visible_messages_q(user: Any, sides: tuple[str, ...]) -> Q:
     """The messages (rows with `patient` and the party foreign keys named in `sides`)
-    the caller may see through a care relation."""
-    own = _own_organisations(user)
-    party = Q(pk__in=[])
-    for side in sides:
-        party |= Q(**{f"{side}__organisation_id__in": own})
-    return policy.visible_q(user, "patient") & (
-        Q(patient__in=_consented(user).values("pk")) | party)
+    the caller may see through a care relation (the access layer's sharing rule, with
+    the parties and no recording sector)."""
+    return policy.visible_q(user, "patient") & policy.health_info_q(
+        user, party_fields=_parties(sides))
 
 
 def sees_message(patient: Patient, grant: policy.Grant, parties: list[Partner | None]) -> bool:
     """The read rule for one message of a patient the caller may see (views.visible_threads)."""
-    if grant.basis == AuditEvent.Basis.EMERGENCY:
-        return True
-    if grant.basis == AuditEvent.Basis.DELEGATION or grant.organisation is None:
-        return False
-    if Consent.objects.active_for(patient, Consent.Scope.SHARE_HEALTH_INFO):
-        return True
-    top = grant.organisation.top.pk
-    return any(p is not None and p.organisation is not None and p.organisation.top.pk == top
-               for p in parties)
+    return policy.sees_health_info(
+        grant, patient, parties=[p.organisation for p in parties if p is not None])
 
 
 def _may_see(request: HttpRequest, patient: Patient | None,
@@ -403,11 +373,9 @@ class CommunicationType(ResourceType):
 
 def _prefix_q(user: Any) -> Q:
     """visible_messages_q for CareMessage rows (the patient and parties sit on the thread)."""
-    own = _own_organisations(user)
-    return policy.visible_q(user, "thread__patient") & (
-        Q(thread__patient__in=_consented(user).values("pk"))
-        | Q(thread__local__organisation_id__in=own)
-        | Q(thread__counterpart__organisation_id__in=own))
+    return policy.visible_q(user, "thread__patient") & policy.health_info_q(
+        user, patient_field="thread__patient",
+        party_fields=_parties(("thread__local", "thread__counterpart")))
 
 
 class EncounterType(ResourceType):

@@ -7,7 +7,7 @@ samhand.access.policy: a read goes through `get_patient_for` (404 and an audit r
 what the caller may not see, exactly like an id that does not exist); a search starts
 from `visible_patients` and audits one row per patient returned (`audit_list`). Plans
 and documents written in the other sector are left out while the patient's consent to
-share health information is not active (`may_see_health_info`).
+share health information is not active (`policy.sees_health_info`).
 
 CarePlan is also samhand.pathways' type (a pathway is a CarePlan). The FHIR registry
 holds one type per name, so this module wraps the pathways type when it is registered
@@ -24,7 +24,6 @@ from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 
 from samhand.access import policy
-from samhand.audit.models import AuditEvent
 from samhand.fhir import mapping
 from samhand.fhir.resources import ResourceType, _denied, _id_param, _is_uuid, _param
 from samhand.fhir.search import Search, invalid, patient_reference, token, uuids
@@ -45,12 +44,6 @@ LOINC_CODES: dict[str, tuple[str, str]] = {
 
 # --------------------------------------------------------------------------- mapping
 
-def _visible(request: HttpRequest, patient: Patient, grant: Any, organisation: Any) -> bool:
-    if grant.basis == AuditEvent.Basis.EMERGENCY:
-        return True
-    return policy.may_see_health_info(request.user, patient, organisation, grant)
-
-
 def documents_visible(request: HttpRequest, patient: Patient, grant: Any) -> bool:
     """Documents carry the plans: hidden from the sector that did not write the treatment
     or action plan while the patient's consent to share health information is not
@@ -60,8 +53,8 @@ def documents_visible(request: HttpRequest, patient: Patient, grant: Any) -> boo
     for model in (TreatmentPlanVersion, ActionPlanVersion):
         version = (model.objects.filter(plan__patient=patient)
                    .select_related("created_by_organisation").order_by("-number").first())
-        if version is not None and not _visible(request, patient, grant,
-                                                version.created_by_organisation):
+        if version is not None and not policy.sees_health_info(
+                grant, patient, version.created_by_organisation):
             return False
     return True
 
@@ -182,8 +175,8 @@ class PlansCarePlans:
             return individual_plan(ip)
         assert tp is not None
         version = tp.latest()
-        if version is not None and not _visible(request, patient, grant,
-                                                version.created_by_organisation):
+        if version is not None and not policy.sees_health_info(
+                grant, patient, version.created_by_organisation):
             raise Http404
         return treatment_plan(tp)
 
@@ -211,18 +204,28 @@ class PlansCarePlans:
         for ip in ips.select_related("patient", "coordinator_organisation").order_by(
                 "patient__family_name", "patient_id", "id"):
             out.append((ip.patient, ip))
+        grants: dict[Any, policy.Grant | None] = {}
         for tp in tps.select_related("patient").order_by("patient__family_name",
                                                          "patient_id", "id"):
-            out.append((tp.patient, tp))
+            # A plan the caller may not see is left out here, not after counting it.
+            if tp.patient_id not in grants:
+                grants[tp.patient_id] = policy.grant_for(request.user, tp.patient)
+            if self._shown(tp, grants[tp.patient_id]):
+                out.append((tp.patient, tp))
         return out
+
+    @staticmethod
+    def _shown(plan: TreatmentPlan, grant: policy.Grant | None) -> bool:
+        version = plan.latest()
+        if grant is None:
+            return False
+        return version is None or policy.sees_health_info(
+            grant, plan.patient, version.created_by_organisation)
 
     def resource(self, request: HttpRequest, patient: Patient, plan: Any) -> Row | None:
         if isinstance(plan, IndividualPlan):
             return individual_plan(plan)
-        version = plan.latest()
-        grant = policy.grant_for(request.user, patient)
-        if version is not None and grant is not None and not _visible(
-                request, patient, grant, version.created_by_organisation):
+        if not self._shown(plan, policy.grant_for(request.user, patient)):
             return None
         return treatment_plan(plan)
 
