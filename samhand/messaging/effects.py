@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -48,7 +52,82 @@ def _team_orgs(patient: Patient, roles: tuple[str, ...] | None = None) -> list[O
 
 
 def home_nursing_units(patient: Patient) -> list[Organisation]:
+    facts = _facts(patient)
+    if facts is not None:
+        return facts.home_nursing_units
     return _team_orgs(patient, HOME_NURSING_ROLES)
+
+
+# --------------------------------------------------------------------------- batch facts
+
+@dataclass
+class PatientFacts:
+    """What the effects of a patient's message read, for many patients at once (a batch
+    of received messages reads them in a fixed number of queries instead of a few per
+    message). Valid for the FIRST message of the patient in the batch only: its effects
+    may change them, so later messages of the same patient read them again (`take`)."""
+
+    home_nursing_units: list[Organisation] = field(default_factory=list)
+    active_pathways: bool = False
+    open_home_tasks: bool = False
+    stays: list[Any] | None = None  # the patient's HospitalStay rows, locked (the receiver)
+
+
+def read_facts(patient_ids: Iterable[Any]) -> dict[Any, PatientFacts]:
+    """The facts of these patients, in three queries whatever their number."""
+    ids = list(set(patient_ids))
+    facts: dict[Any, PatientFacts] = {pk: PatientFacts() for pk in ids}
+    if not ids:
+        return facts
+    units: dict[Any, dict[Any, Organisation]] = {}
+    for member in CareTeamMember.objects.active().filter(
+            patient_id__in=ids, organisation__isnull=False, role__in=HOME_NURSING_ROLES
+    ).select_related("organisation").order_by("period_start"):
+        assert member.organisation is not None
+        units.setdefault(member.patient_id, {}).setdefault(member.organisation.pk,
+                                                           member.organisation)
+    for pk, found in units.items():
+        facts[pk].home_nursing_units = list(found.values())
+    pathway = _service("samhand.pathways.models", "Pathway")
+    task = _service("samhand.pathways.models", "Task")
+    if pathway is None or task is None:
+        return facts
+    for pk in pathway.objects.filter(patient_id__in=ids, status="active").values_list(
+            "patient_id", flat=True).distinct():
+        facts[pk].active_pathways = True
+    for pk in task.objects.filter(
+            patient_id__in=ids, status__in=task.OPEN_STATUSES, side="municipality",
+            owner_organisation__kind=Organisation.Kind.HOME_NURSING,
+    ).values_list("patient_id", flat=True).distinct():
+        facts[pk].open_home_tasks = True
+    return facts
+
+
+_current: ContextVar[tuple[Any, PatientFacts] | None] = ContextVar("messaging_facts",
+                                                                   default=None)
+
+
+@contextmanager
+def known(patient: Patient | None, facts: PatientFacts | None) -> Iterator[None]:
+    """The effects applied in this block use `facts` for `patient` instead of queries."""
+    if patient is None or facts is None:
+        yield
+        return
+    token = _current.set((patient.pk, facts))
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def facts_for(patient: Patient) -> PatientFacts | None:
+    """The facts given for this patient by the enclosing `known()` block, if any."""
+    return _facts(patient)
+
+
+def _facts(patient: Patient) -> PatientFacts | None:
+    current = _current.get()
+    return current[1] if current is not None and current[0] == patient.pk else None
 
 
 def _raise(patient: Patient, organisation: Organisation, *, kind: str, episode_key: str,
@@ -74,7 +153,8 @@ def _close(patient: Patient, episode_key_prefix: str, actor: Actor, note: str) -
 
 def _pathways(patient: Patient) -> list[Any]:
     pathway = _service("samhand.pathways.models", "Pathway")
-    if pathway is None:
+    facts = _facts(patient)
+    if pathway is None or (facts is not None and not facts.active_pathways):
         return []
     queryset = pathway.objects.filter(patient=patient)
     field_names = {f.name for f in pathway._meta.get_fields()}
@@ -118,7 +198,8 @@ def admitted(patient: Patient, stay: Any, actor: Actor) -> None:
     """Admission (STIN/STAA): pause home-service tasks; alert home nursing at once
     (MS-2: also at weekends, so an alert, not a working-hours task)."""
     pause = _service("samhand.pathways.services", "pause_home_service_tasks")
-    if pause is not None:
+    facts = _facts(patient)
+    if pause is not None and (facts is None or facts.open_home_tasks or facts.active_pathways):
         pause(patient, actor=actor, reason="admitted")
     for unit in home_nursing_units(patient):
         _raise(patient, unit, kind="admission", episode_key=f"messaging:stay:{stay.pk}:admitted",

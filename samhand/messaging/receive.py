@@ -280,6 +280,25 @@ class Lookups:
             key: next((p for p in ordered if p.national_id in ids), None)
             for key, ids in wanted.items()}
         self._patient_ids = [p.pk for p in ordered]
+        self._facts: dict[Any, Any] | None = None
+
+    def take_facts(self, patient: Patient) -> Any:
+        """What the effects of the patient's message read (`effects.PatientFacts`, with
+        its hospital stays locked), read for every patient of the batch at the first call;
+        given once per patient: the first message may change them, so a later message of
+        the same patient in the batch reads them itself (None)."""
+        from . import effects
+        from .models import HospitalStay
+
+        if self._facts is None:
+            self._facts = effects.read_facts(self._patient_ids)
+            stays: dict[Any, list[HospitalStay]] = {pk: [] for pk in self._facts}
+            for stay in HospitalStay.objects.select_for_update().filter(
+                    patient_id__in=self._patient_ids).order_by("pk"):
+                stays[stay.patient_id].append(stay)
+            for pk, facts in self._facts.items():
+                facts.stays = stays[pk]
+        return self._facts.pop(patient.pk, None)
 
     def parties(self, message: Message) -> tuple[Partner | None, Partner | None]:
         key = (tuple(sorted(fhirmsg.identifiers(message.primary_receiver()).items())),
@@ -481,7 +500,10 @@ def apply(message: Message, inbound: InboundMessage, receiver: Partner,
             inbound.hidden = True  # acknowledged, kept, never shown
         else:
             inbound.patient = patient
-            apply_notification(message, inbound, patient, receiver)
+            from . import effects
+
+            with effects.known(patient, lookups.take_facts(patient)):
+                apply_notification(message, inbound, patient, receiver)
     elif message.event == Event.CARE_COMMUNICATION:
         from .threads import apply_care_communication
 

@@ -25,8 +25,13 @@ S = HospitalStay.State
 
 
 def _find_stay(patient: Patient, note: Notification) -> HospitalStay | None:
-    stays = HospitalStay.objects.select_for_update().filter(patient=patient)
-    for stay in stays.order_by("-state_at")[:20]:
+    facts = effects.facts_for(patient)
+    if facts is not None and facts.stays is not None:  # read (and locked) for the batch
+        candidates = sorted(facts.stays, key=lambda s: s.state_at, reverse=True)[:20]
+    else:
+        candidates = list(HospitalStay.objects.select_for_update().filter(patient=patient)
+                          .order_by("-state_at")[:20])
+    for stay in candidates:
         if set(stay.episode_ids) & set(note.episode_ids):
             return stay
     return None

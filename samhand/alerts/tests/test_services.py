@@ -78,3 +78,37 @@ def test_open_alerts_are_listed_for_the_unit_they_are_addressed_to(world):
     _raise(world)
     assert list(open_alerts_for([world.hn_a.pk]).values_list("kind", flat=True)) == ["news2"]
     assert not open_alerts_for([world.hn_b.pk]).exists()
+
+
+def test_raising_takes_one_statement_and_an_open_episode_two(world, django_assert_num_queries):
+    from django.db import transaction
+
+    from samhand.audit.services import chained_at_end
+
+    with transaction.atomic(), chained_at_end():
+        with django_assert_num_queries(1):  # INSERT … ON CONFLICT DO NOTHING
+            first, created = _raise(world)
+        with django_assert_num_queries(2):  # the insert that does nothing, the open one
+            again, created_again = _raise(world)
+    assert created and not created_again and again.pk == first.pk
+    row = Alert.objects.get()
+    assert (row.kind, row.severity, row.episode_key, row.text) == (
+        "news2", "warning", "news2:1", "NEWS2 7 (høy)")
+
+
+def test_another_open_episode_of_the_same_patient_or_key_of_another_patient_is_raised(world):
+    _raise(world)
+    _second, created = _raise(world, key="news2:2")
+    _other, created_other = raise_alert(patient=world.patient_b, organisation=world.hn_b,
+                                       kind="news2", episode_key="news2:1", text="x")
+    assert created and created_other
+    assert Alert.objects.open().count() == 3
+
+
+def test_the_fixed_insert_names_every_column_of_the_alert_table_in_order():
+    from samhand.alerts.services import INSERT_UNLESS_OPEN_COLUMNS, INSERT_UNLESS_OPEN_SQL
+
+    assert tuple(f.column for f in Alert._meta.concrete_fields) == INSERT_UNLESS_OPEN_COLUMNS
+    assert Alert._meta.db_table == "alerts_alert"
+    assert ", ".join(f'"{c}"' for c in INSERT_UNLESS_OPEN_COLUMNS) in INSERT_UNLESS_OPEN_SQL
+    assert INSERT_UNLESS_OPEN_SQL.count("%s") == len(INSERT_UNLESS_OPEN_COLUMNS)
