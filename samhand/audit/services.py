@@ -246,19 +246,43 @@ def _build(actor: Actor, entry: Entry, seq: int, now: dt.datetime) -> AuditEvent
     return AuditEvent(**_Rows(actor, now).values(entry, seq))
 
 
-def _append(events: list[AuditEvent]) -> None:
+def _append(events: list[AuditEvent], *, savepoint: bool = True) -> None:
     """Give the built rows their place in the chain and write them: lock the head,
-    number and hash them, one INSERT, move the head. Holds the lock until COMMIT."""
-    with transaction.atomic():
-        head, _created = ChainHead.objects.select_for_update().get_or_create(pk=1)
-        prev_hash = head.hash
+    number and hash them, one INSERT, move the head. Holds the lock until COMMIT.
+    `savepoint=False` where a failure must fail the caller's whole transaction anyway
+    (the end of `chained_at_end`): two statements less."""
+    with transaction.atomic(savepoint=savepoint):
+        seq, prev_hash = _lock_head()
         for offset, event in enumerate(events, start=1):
-            event.seq = head.seq + offset
+            event.seq = seq + offset
             event.prev_hash = prev_hash
             event.hash = compute_hash(prev_hash, event)
             prev_hash = event.hash
         _insert(events)
-        ChainHead.objects.filter(pk=1).update(seq=events[-1].seq, hash=events[-1].hash)
+        with transaction.get_connection().cursor() as cursor:
+            cursor.execute(_MOVE_HEAD, [events[-1].seq, events[-1].hash])
+
+
+# The head's two statements are written out: every audited request runs them, and the
+# ORM's compiling of them cost more CPU than the statements (bench/observations_bench.py).
+_LOCK_HEAD = "SELECT seq, hash FROM audit_chainhead WHERE id = 1 FOR UPDATE"
+_READ_HEAD = "SELECT seq, hash FROM audit_chainhead WHERE id = 1"  # SQLite locks the file
+_MOVE_HEAD = "UPDATE audit_chainhead SET seq = %s, hash = %s WHERE id = 1"
+
+
+def _lock_head() -> tuple[int, str]:
+    """The head's seq and hash, locked until COMMIT (created on first use)."""
+    db = transaction.get_connection()
+    with db.cursor() as cursor:
+        if db.features.has_select_for_update:
+            cursor.execute(_LOCK_HEAD)
+        else:
+            cursor.execute(_READ_HEAD)
+        row = cursor.fetchone()
+    if row is None:
+        head, _created = ChainHead.objects.select_for_update().get_or_create(pk=1)
+        return head.seq, head.hash
+    return int(row[0]), str(row[1])
 
 
 # From this many rows on, PostgreSQL gets them through COPY (a batch of observations
@@ -340,7 +364,7 @@ def chained_at_end() -> Iterator[None]:
         now = timezone.now()
         for event in events:
             event.recorded_at = now
-        _append(events)
+        _append(events, savepoint=False)
 
 
 def record_many(actor: Actor | None, entries: Sequence[Entry]) -> list[AuditEvent]:

@@ -244,13 +244,18 @@ def save_observation(actor: Actor, patient: Patient, grant: Grant, *, form_key: 
     if taken_at > timezone.now() + dt.timedelta(minutes=5):
         raise ObservationRejected({"taken_at": _("The time of the observation is in the "
                                                  "future.")})
-    scale = spo2_scale_for(patient) if form.news2 else 1
+    from .escalation import evaluate_set, patient_rules
+
+    known = patient_rules(patient.pk) if form.news2 or (final and evaluate) else None
+    scale = known.spo2_scale if known and form.news2 else 1
     confirmed = list(confirmed)
     prepared = prepare(form, answers, final=final, spo2_scale=scale, confirmed=confirmed)
     org = grant.organisation or actor.organisation
     # The audit rows join the chain at the end of the block: the chain's lock is held
     # only from there to COMMIT, not while the rules run (4 writers at once queue less).
-    with transaction.atomic(), chained_at_end():
+    # No savepoint of its own inside a caller's transaction (two statements less a
+    # POST), except for a draft, whose refusal the caller may answer and go on.
+    with transaction.atomic(savepoint=draft is not None), chained_at_end():
         if draft is not None:
             obs = ObservationSet.objects.select_for_update().get(pk=draft.pk)
             if not obs.is_draft:
@@ -277,9 +282,7 @@ def save_observation(actor: Actor, patient: Patient, grant: Grant, *, form_key: 
         if final and form.kind == "change_checklist":
             complete_checklist_task(actor, patient, obs)
         if final and evaluate:
-            from .escalation import evaluate_set
-
-            evaluate_set(actor, obs)
+            evaluate_set(actor, obs, known)
     return obs
 
 

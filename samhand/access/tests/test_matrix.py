@@ -225,6 +225,10 @@ def check(world: Any, s: Situation, user: User, patient: Patient,
         basis_row = {"care_relation": "relation", "emergency": "emergency",
                      "delegation": "delegation"}[expected.basis]
         assert grant.basis_id == str(rows[basis_row].pk), s
+    # get_patient_for's one-statement path gives the same grant, or leaves it to grant_for.
+    _found, fast = policy._by_care_relation(user, patient.pk)
+    assert fast is None or fast == grant, s
+    assert (fast is not None) == (expected.basis == "care_relation" and not grant.blocked), s
     for other, on_team in others.items():
         other_grant = policy.grant_for(user, other)
         assert (other_grant is not None) == (works_there and on_team), s

@@ -193,3 +193,22 @@ def test_without_the_otp_requirement_a_password_session_is_enough(world, setting
     client.force_login(world.home_nurse_a)
 
     assert client.get("/api/v1/me").status_code == 200
+
+
+def test_the_last_use_is_written_at_most_once_a_resolution(world):
+    """The token's last use is read along with the token; a recent one is kept as it
+    is, an older one is moved to now."""
+    from samhand.api.auth import LAST_USED_RESOLUTION
+
+    token, secret = ApiToken.issue(world.home_nurse_a, days=30)
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    recent = timezone.now() - LAST_USED_RESOLUTION / 2
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=recent)
+
+    assert client.get("/api/v1/me").status_code == 200
+    assert ApiToken.objects.get(pk=token.pk).last_used_at == recent
+
+    old = timezone.now() - LAST_USED_RESOLUTION * 2
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=old)
+    assert client.get("/api/v1/me").status_code == 200
+    assert ApiToken.objects.get(pk=token.pk).last_used_at > recent

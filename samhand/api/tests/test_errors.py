@@ -38,6 +38,8 @@ def test_an_error_in_the_permission_layer_returns_no_data(world, token_client, m
     def broken(*args, **kwargs):
         raise RuntimeError("policy failure")
 
+    # Both ways to a grant: the one-statement care relation and the full check.
+    monkeypatch.setattr("samhand.access.policy._by_care_relation", broken)
     monkeypatch.setattr("samhand.access.policy.grant_for", broken)
 
     response = token_client(world.consultant).get(f"/api/v1/patients/{world.patient_a.pk}")
