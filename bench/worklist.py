@@ -26,7 +26,6 @@ result file under bench/results/.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import statistics
 import sys
 import time
@@ -45,18 +44,16 @@ from _common import (
 from django.core.management import call_command
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
 from samhand.access import policy
 from samhand.accounts.models import User
 from samhand.orgs.models import Membership
 from samhand.pathways import worklists as wl
 from samhand.pathways.models import Pathway, Task
-from samhand.patients.models import AccessBlock, CareTeamMember, Patient
+from samhand.patients.models import Patient
 
 NURSE = "syn.hn.1.1"
 CASES = {
@@ -65,49 +62,6 @@ CASES = {
     "overdue, page 1": {"window": "overdue"},
     "week, page 1": {"window": "week"},
 }
-
-def visible_q(user: Any, field: str = "patient") -> Q:
-    """PROPOSED for samhand.access.policy: the care relation as a *correlated* EXISTS on
-    `field`, for lists of other objects (tasks, alerts). `patient__in=visible_patients(
-    user)` compiles to `patient_id IN (… pk = ANY(ARRAY(care-team subquery)) …)`, whose
-    size PostgreSQL cannot estimate (10 rows): it drives the plan from the unit's 2,300
-    patients and probes their tasks one by one. Correlated, the plan starts from the
-    task index (the unit's few hundred open tasks) and checks each task's patient with
-    a hash semi-join on the care-team index. Same rules as visible_patients: an active
-    care relation of one of the user's organisations, and no block on the user or on
-    one of their organisations (or above)."""
-    at = timezone.now()
-    orgs = [m.organisation for m in policy.active_memberships(user, at)]
-    org_ids = [o.pk for o in orgs]
-    if not org_ids:
-        return Q(pk__in=[])
-    relation = (CareTeamMember.objects
-                .filter(patient=OuterRef(field), organisation_id__in=org_ids,
-                        period_start__lte=at)
-                .filter(Q(period_end__isnull=True) | Q(period_end__gt=at)))
-    blocked = AccessBlock.objects.filter(patient=OuterRef(field), lifted_at__isnull=True).filter(
-        Q(blocked_user=user)
-        | Q(blocked_organisation_id__in=policy._with_ancestors(org_ids, orgs)))
-    return Q(Exists(relation)) & ~Q(Exists(blocked))
-
-
-def proposed_unit_tasks(user: Any, unit: Any, *, window: str = "today") -> Any:
-    """worklists.unit_tasks with the access check as visible_q (correlated on the care
-    team itself), and the page's patients and pathways fetched by key after the LIMIT
-    (prefetch_related): joined before it (select_related), PostgreSQL joins and sorts
-    all the unit's due tasks (20-30 ms); alone, the task list is an index range scan
-    (about 2 ms), and two look-ups by primary key add 25 rows each."""
-    now = timezone.now()
-    qs = Task.objects.filter(visible_q(user), owner_organisation=unit,
-                             status__in=Task.OPEN_STATUSES)
-    if window == "overdue":
-        qs = qs.filter(due_at__lt=now)
-    elif window == "week":
-        qs = qs.filter(due_at__lt=wl.end_of_today() + dt.timedelta(days=6))
-    else:
-        qs = qs.filter(due_at__lt=wl.end_of_today())
-    return qs.prefetch_related("patient", "pathway").order_by("due_at", "id")
-
 
 # Indexes this benchmark can try (--compare-indexes): created, measured, dropped.
 PROPOSED_INDEXES = {
@@ -127,10 +81,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--nurse", default=NURSE)
     parser.add_argument("--compare-indexes", action="store_true",
-                        help="measure the proposal again with the proposed index (dropped "
-                             "afterwards)")
-    parser.add_argument("--as-built-only", action="store_true",
-                        help="measure only the query as built (no proposal)")
+                        help="measure again with the proposed index (dropped afterwards)")
     parser.add_argument("--out", default="")
     parser.add_argument("--allow-sqlite", action="store_true")
     args = parser.parse_args()
@@ -177,29 +128,19 @@ def main() -> None:
               ""]
     explains: list[str] = []
     counts: dict[str, int] = {}
-    as_built = wl.unit_tasks
-    assert [t.pk for t in as_built(user, unit)[:50]] == [
-        t.pk for t in proposed_unit_tasks(user, unit)[:50]], "the proposal lists other tasks"
     counts.update(measure(args, user, unit, lines, explains, "as built"))
-    if not args.as_built_only:
-        wl.unit_tasks = proposed_unit_tasks  # the view calls wl.unit_tasks
+    if args.compare_indexes and postgres:
+        with connection.cursor() as cursor:
+            for sql in PROPOSED_INDEXES.values():
+                cursor.execute(sql)
+            cursor.execute("ANALYZE pathways_task")
         try:
             counts.update(measure(args, user, unit, lines, explains,
-                                  "proposed (visible_q and prefetch)"))
-            if args.compare_indexes and postgres:
-                with connection.cursor() as cursor:
-                    for sql in PROPOSED_INDEXES.values():
-                        cursor.execute(sql)
-                    cursor.execute("ANALYZE pathways_task")
-                try:
-                    counts.update(measure(args, user, unit, lines, explains,
-                                          "proposed and the partial index on open tasks"))
-                finally:
-                    with connection.cursor() as cursor:
-                        for name in PROPOSED_INDEXES:
-                            cursor.execute(f"DROP INDEX IF EXISTS {name}")
+                                  "with the partial index on open tasks"))
         finally:
-            wl.unit_tasks = as_built
+            with connection.cursor() as cursor:
+                for name in PROPOSED_INDEXES:
+                    cursor.execute(f"DROP INDEX IF EXISTS {name}")
 
     # Constant per variant: the same number of queries for every page and window.
     constant = all(len({v for k, v in counts.items() if k.startswith(label)}) == 1
