@@ -567,6 +567,7 @@ def missed_observations(now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     actor = Actor(client="system")
     raised = 0
+    tracked = _checklist_on_a_pathway()
     for rules in EscalationSettings.objects.select_related("patient").filter(
             patient__isnull=False).exclude(checklist_every_days=None, vitals_every_hours=None,
                                            close_since=None):
@@ -578,7 +579,8 @@ def missed_observations(now: dt.datetime | None = None) -> int:
                 ("vital_signs", dt.timedelta(hours=vitals_hours if vitals_hours < 10_000
                                              else 0)),
                 ("change_checklist", dt.timedelta(days=rules.checklist_every_days or 0))):
-            if not interval:
+            if not interval or (form_key == "change_checklist"
+                                and rules.patient_id in tracked):
                 continue
             last = (ObservationSet.objects.filter(patient_id=rules.patient_id,
                                                   form_key=form_key,
@@ -595,6 +597,19 @@ def missed_observations(now: dt.datetime | None = None) -> int:
                 "missed", f"missed:{form_key}:{last[0] if last else 'none'}", "missed",
                 text)]))
     return raised
+
+
+def _checklist_on_a_pathway() -> set[Any]:
+    """Patients whose 14-day checklist is a task series of an active pathway (COPD/heart
+    failure): the pathway's task, and its overdue alert, remind the unit already — a
+    missed-observation alert beside it would be the same reminder twice."""
+    from samhand.pathways.models import Pathway, Task
+
+    from .services import CHECKLIST_TASK_KEYS
+
+    return set(Task.objects.filter(task_key__in=CHECKLIST_TASK_KEYS,
+                                   pathway__status=Pathway.Status.ACTIVE)
+               .values_list("patient_id", flat=True).distinct())
 
 
 def sweep(now: dt.datetime | None = None) -> dict[str, int]:

@@ -197,3 +197,37 @@ def load_library_entries(key):
     from samhand.pathways.loader import load_library
 
     return load_library()[key].entries
+
+
+def test_a_missed_checklist_alerts_once_the_pathway_does_not_track_it(world):
+    """The COPD pathway's 14-day checklist task already reminds the unit (and alerts when
+    it is overdue): the missed-observation rule stays quiet for that patient. Without
+    the pathway's task series, the rule alone alerts."""
+    from samhand.observations.escalation import missed_observations
+    from samhand.pathways import services as pathways
+    from samhand.pathways.models import Task
+
+    from .conftest import actor_and_grant
+
+    start = timezone.now()
+    pathway = _start(world, "copd_hf_followup", "discharge")
+    actor, grant = actor_and_grant(world.ltmv_nurse, world.patient_a)
+    pathways.record_event(pathway, "vulnerable_marked", actor=actor, grant=grant)
+    assert Task.objects.filter(patient=world.patient_a,
+                               task_key="structured_observation").exists()
+    later = start + dt.timedelta(days=16)
+    with time_machine.travel(later, tick=False):
+        assert missed_observations() == 0
+        assert pathways.sweep()["alerts"] >= 1
+    assert not Alert.objects.filter(episode_key__startswith="observations:missed:").exists()
+    overdue = Alert.objects.filter(kind="task_overdue", source__startswith="pathways.task:")
+    assert any("sjekkliste" in a.text.lower() or "checklist" in a.text.lower()
+               for a in overdue)
+
+    # The pathway ends (the patient is no longer followed up on it): the rule takes over.
+    pathway.status = pathway.Status.ENDED
+    pathway.save(update_fields=["status"])
+    with time_machine.travel(later, tick=False):
+        assert missed_observations() == 1
+    assert Alert.objects.filter(
+        episode_key__startswith="observations:missed:change_checklist:").count() == 1
