@@ -404,11 +404,18 @@ def _seed_rules_many(actor: Actor, patient_ids: list[Any]) -> dict[Any, Escalati
     rows = [EscalationSettings(patient_id=pid, seeded_from=d.template_key, **d.values)
             for pid, d in found.items()]
     EscalationSettings.objects.bulk_create(rows, ignore_conflicts=True)
+    # A row another request seeded in the meantime was kept (ignore_conflicts): that
+    # request audited it, and its row is the one in force. Ours carry our updated_at.
+    stored = dict(EscalationSettings.objects.filter(patient_id__in=list(found))
+                  .values_list("patient_id", "updated_at"))
+    ours = [row for row in rows if stored.get(row.patient_id) == row.updated_at]
     record_many(actor, [Entry("samhand.observation.rules_seeded", AuditEvent.Action.CREATE,
                               patient_id=row.patient_id, object_type="EscalationSettings",
                               object_ids=[row.patient_id], query=row.seeded_from)
-                        for row in rows])
-    return {row.patient_id: row for row in rows}
+                        for row in ours])
+    theirs = {row.patient_id for row in rows} - {row.patient_id for row in ours}
+    return {**{row.patient_id: row for row in ours},
+            **EscalationSettings.objects.in_bulk(list(theirs))}
 
 
 # --------------------------------------------------------------------------- normalising

@@ -303,3 +303,45 @@ def test_the_schedule_of_a_batch_takes_as_many_queries_for_50_high_scores_as_for
     # closer observation started (state stored) — no home nursing on their team, no task.
     assert Task.objects.filter(source=SOURCE, status="open").count() == 56
     assert EscalationSettings.objects.filter(close_since__isnull=False).count() == 112
+
+
+def test_rules_seeded_by_another_request_meanwhile_are_kept_and_not_audited_again(world,
+                                                                                   audit):
+    """A batch seeds rules for patients without a row. If another request seeded one of
+    them between the batch's look-up and its insert, that row stands (the batch's is
+    dropped) and only the other request's audit row says it was seeded."""
+    from samhand.access.policy import grant_for
+    from samhand.observations.escalation import _seed_rules_many
+    from samhand.pathways import services as pathways
+
+    actor, _grant = actor_and_grant(world.ltmv_nurse, world.patient_a)
+    # The seeding of start_pathway waits for a commit the test never reaches.
+    pathways.start_pathway(actor, grant_for(world.ltmv_nurse, world.patient_a),
+                           world.patient_a, template_key="home_niv", entry="elective")
+    assert not EscalationSettings.objects.exists()
+    theirs = EscalationSettings.objects.create(patient=world.patient_a, news2_threshold=3,
+                                               seeded_from="home_niv")
+    watch = audit()
+
+    got = _seed_rules_many(actor, [world.patient_a.pk])
+
+    assert got[world.patient_a.pk].news2_threshold == theirs.news2_threshold == 3
+    assert EscalationSettings.objects.get(patient=world.patient_a).news2_threshold == 3
+    assert not watch.rows(code="samhand.observation.rules_seeded")
+
+
+def test_rules_seeded_by_the_batch_are_audited_once_each(world, audit):
+    from samhand.access.policy import grant_for
+    from samhand.observations.escalation import _seed_rules_many
+    from samhand.pathways import services as pathways
+
+    actor, _grant = actor_and_grant(world.ltmv_nurse, world.patient_a)
+    pathways.start_pathway(actor, grant_for(world.ltmv_nurse, world.patient_a),
+                           world.patient_a, template_key="home_niv", entry="elective")
+    watch = audit()
+
+    got = _seed_rules_many(actor, [world.patient_a.pk])
+
+    assert got[world.patient_a.pk].seeded_from == "home_niv"
+    [row] = watch.rows(code="samhand.observation.rules_seeded")
+    assert row.patient_id == world.patient_a.pk
