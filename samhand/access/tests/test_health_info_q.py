@@ -124,6 +124,47 @@ def test_emergency_access_sees_everything_a_relative_nothing(world):
         assert _seen(world.relative_a, world.patient_a, mode) == set()
 
 
+def test_self_reports_go_to_the_care_team_and_suppliers_are_a_sector_of_their_own(world):
+    """Sets recorded by no organisation (the patient's own) show to every staff viewer;
+    a supplier sees only its own sector's sets without consent, like everyone else."""
+    from samhand.accounts.models import User
+    from samhand.observations.access import visible_sets_q
+    from samhand.observations.models import ObservationSet
+    from samhand.orgs.models import Membership, Organisation
+    from samhand.patients.models import CareTeamMember
+
+    supplier = Organisation.objects.create(kind=Organisation.Kind.SUPPLIER, name="Respira AS")
+    technician = User.objects.create_user(username="tech", password="x", first_name="Tor",
+                                          last_name="Tekniker")
+    Membership.objects.create(user=technician, organisation=supplier,
+                              role=Membership.Role.NURSE,
+                              valid_from=timezone.now() - dt.timedelta(days=1))
+    CareTeamMember.objects.create(patient=world.patient_b, organisation=supplier,
+                                  role=CareTeamMember.Role.SUPPLIER,
+                                  period_start=timezone.now() - dt.timedelta(days=1))
+    sets = {name: ObservationSet.objects.create(patient=world.patient_b, form_key="vital_signs",
+                                                form_version=1, organisation=org).pk
+            for name, org in (("hospital", world.pulm), ("municipal", world.hn_b),
+                              ("supplier", supplier), ("self", None))}
+
+    def seen(user: Any) -> set[str]:
+        grant = policy.grant_for(user, world.patient_b)
+        assert grant is not None
+        found = set(ObservationSet.objects.filter(patient=world.patient_b)
+                    .filter(visible_sets_q(world.patient_b, grant)).values_list("pk", flat=True))
+        by_user = set(ObservationSet.objects.filter(patient=world.patient_b).filter(
+            policy.health_info_q(user, sector_field="organisation", self_reports=True))
+            .values_list("pk", flat=True))
+        assert found == by_user
+        return {name for name, pk in sets.items() if pk in found}
+
+    assert seen(world.consultant) == {"hospital", "self"}
+    assert seen(world.home_nurse_b) == {"municipal", "self"}
+    assert seen(technician) == {"supplier", "self"}
+    _consent(world, world.patient_b, Consent.Status.GIVEN)
+    assert seen(technician) == set(sets)
+
+
 consent_rows = st.lists(
     st.tuples(st.sampled_from(["given", "withdrawn"]), st.integers(0, 3),
               st.sampled_from([SHARE, SHARE, Consent.Scope.INDIVIDUAL_PLAN])),
