@@ -127,3 +127,93 @@ def test_a_draft_cannot_be_marked(world, as_user):
     with pytest.raises(DomainError):
         mark_in_error(actor, world.patient_a, grant, draft, reason="Feil pasient valgt")
     assert ObservationSet.objects.get(pk=draft.pk).status == "draft"
+
+
+# --------------------------------------------------------------------------- undoing
+
+def _mark(world, as_user, obs, reason="Feil pasient valgt i lista"):
+    from samhand.observations.corrections import mark_in_error
+
+    actor, grant = as_user(world.home_nurse_a, world.patient_a)
+    return mark_in_error(actor, world.patient_a, grant, obs, reason=reason)
+
+
+def test_the_alerts_it_raised_and_their_escalations_close_and_their_tasks_are_cancelled(
+        world, high_set, as_user, audit):
+    import time_machine
+
+    from samhand.alerts.models import Alert
+    from samhand.observations.escalation import sweep
+    from samhand.pathways.models import Task
+
+    [alert] = Alert.objects.filter(patient=world.patient_a)
+    with time_machine.travel(alert.due_at + dt.timedelta(minutes=1), tick=False):
+        assert sweep()["escalated"] == 1
+    raised = list(Alert.objects.filter(patient=world.patient_a, closed_at__isnull=True))
+    assert len(raised) == 2  # the unit's and the GP's
+    tasks = Task.objects.filter(source__in=[f"alert:{a.pk}" for a in raised])
+    assert tasks.count() == 2
+    watch = audit()
+
+    _mark(world, as_user, high_set)
+
+    for a in Alert.objects.filter(pk__in=[a.pk for a in raised]):
+        assert a.closed_at is not None and "Feil pasient valgt i lista" in a.close_note
+    assert set(tasks.values_list("status", flat=True)) == {Task.Status.CANCELLED}
+    assert len(watch.rows(code="samhand.alert.closed")) == 2
+
+
+def test_the_closer_observation_it_started_ends_and_its_task_is_cancelled(
+        world, high_set, as_user, audit):
+    from samhand.observations.models import EscalationSettings
+    from samhand.observations.schedule import SOURCE
+    from samhand.pathways.models import Task
+
+    rules = EscalationSettings.objects.get(patient=world.patient_a)
+    assert rules.close_since == high_set.taken_at
+    [task] = Task.objects.filter(patient=world.patient_a, source=SOURCE,
+                                 status__in=Task.OPEN_STATUSES)
+    watch = audit()
+
+    _mark(world, as_user, high_set)
+
+    rules.refresh_from_db()
+    assert (rules.close_since, rules.normal_in_row, rules.close_hours) == (None, 0, None)
+    task.refresh_from_db()
+    assert task.status == Task.Status.CANCELLED
+    assert watch.rows(code="samhand.observation.schedule_ended", patient_id=world.patient_a.pk)
+
+
+def test_a_later_raised_set_keeps_closer_observation_from_its_own_time(world, high_set,
+                                                                       as_user):
+    from samhand.observations.models import EscalationSettings
+    from samhand.observations.schedule import SOURCE
+    from samhand.pathways.models import Task
+
+    actor, grant = as_user(world.home_nurse_a, world.patient_a)
+    later = services.save_observation(actor, world.patient_a, grant, form_key="vital_signs",
+                                      answers=VITALS_HIGH, final=True,
+                                      taken_at=timezone.now() + dt.timedelta(minutes=1))
+
+    _mark(world, as_user, high_set)
+
+    rules = EscalationSettings.objects.get(patient=world.patient_a)
+    assert rules.close_since == later.taken_at
+    assert Task.objects.filter(patient=world.patient_a, source=SOURCE,
+                               status__in=Task.OPEN_STATUSES).count() == 1
+
+
+def test_an_alert_of_another_set_stays_open(world, high_set, as_user):
+    from samhand.alerts.models import Alert
+    from samhand.alerts.services import raise_alert
+
+    other, _created = raise_alert(patient=world.patient_a, organisation=world.hn_a,
+                                  kind="observation.self_report",
+                                  episode_key="observations:self_report:x", text="Verre",
+                                  source="observations:someone-else")
+
+    _mark(world, as_user, high_set)
+
+    other.refresh_from_db()
+    assert other.closed_at is None
+    assert Alert.objects.filter(closed_at__isnull=True).count() == 1
