@@ -26,7 +26,7 @@ from django.views.decorators.http import require_http_methods
 from samhand.access import policy
 from samhand.audit.models import AuditEvent
 from samhand.orgs.models import Organisation
-from samhand.patients.models import Consent, Patient
+from samhand.patients.models import Patient
 
 from . import codes
 from .codes import Activity
@@ -39,25 +39,14 @@ def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _top(org: Organisation | None) -> Any:
-    return org.top.pk if org is not None else None
-
-
 def visible_threads(patient: Patient, grant: policy.Grant) -> QuerySet[CareThread]:
-    threads = CareThread.objects.filter(patient=patient).select_related(
+    """The patient's threads this grant may read: the sharing rule of the access layer,
+    with the thread's two parties (without consent, the threads the viewer's own
+    municipality or hospital is a party to)."""
+    return CareThread.objects.filter(patient=patient).filter(policy.health_info_q(
+        grant, patient=patient,
+        party_fields=("local__organisation", "counterpart__organisation"))).select_related(
         "local__organisation", "counterpart")
-    if grant.basis == AuditEvent.Basis.EMERGENCY:
-        return threads
-    if grant.basis == AuditEvent.Basis.DELEGATION or grant.organisation is None:
-        return threads.none()
-    if Consent.objects.active_for(patient, Consent.Scope.SHARE_HEALTH_INFO):
-        return threads
-    # Without consent: the threads the viewer's own organisation (municipality or
-    # hospital) is a party to, as sender or receiver.
-    top = _top(grant.organisation)
-    ids = [t.pk for t in threads.select_related("counterpart__organisation")
-           if top in {_top(p.organisation) for p in (t.local, t.counterpart) if p is not None}]
-    return threads.filter(pk__in=ids)
 
 
 def _thread_for(patient: Patient, grant: policy.Grant, thread_id: UUID) -> CareThread:

@@ -3,7 +3,8 @@
     {% load observations %} … {% news2_sparkline row.patient %}
 
 The caller lists only patients the user may see (the access layer); the tag itself
-leaves out sets recorded by the other sector unless the patient consents to sharing.
+applies the access layer's sharing rule (`policy.health_info_q`): sets recorded by the
+other sector only with the patient's consent.
 """
 
 from __future__ import annotations
@@ -11,39 +12,25 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.db.models import Q
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from samhand.access import policy
-from samhand.observations.access import sector_q
 from samhand.observations.charts import sparkline
 from samhand.observations.models import VitalSign
-from samhand.patients.models import Consent
 
 register = template.Library()
-
-
-def _sectors(context: template.Context) -> set[str]:
-    request = context.get("request")
-    if request is None:
-        return set()
-    cached = getattr(request, "_samhand_obs_sectors", None)
-    if cached is None:
-        cached = policy.sector_of_user(request.user)
-        request._samhand_obs_sectors = cached
-    return set(cached)
 
 
 @register.simple_tag(takes_context=True)
 def news2_sparkline(context: template.Context, patient: Any, count: int = 10) -> SafeString:
     """The patient's last `count` NEWS2 totals."""
-    qs = VitalSign.objects.filter(patient=patient, code="news2")
-    if not Consent.objects.active_for(patient, Consent.Scope.SHARE_HEALTH_INFO):
-        own = Q(observation_set__organisation__isnull=True)
-        for sector in _sectors(context):
-            own |= sector_q(sector, "observation_set__")
-        qs = qs.filter(own)
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return SafeString("")
+    qs = VitalSign.objects.filter(patient=patient, code="news2").filter(policy.health_info_q(
+        user, sector_field="observation_set__organisation", self_reports=True))
     values = list(qs.order_by("-taken_at").values_list("value", flat=True)[:count])
     values.reverse()
     return sparkline(values, label=_("NEWS2, latest sets: %(values)s") % {
