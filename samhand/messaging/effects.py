@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -32,10 +33,12 @@ HOME_NURSING_ROLES = (CareTeamMember.Role.HOME_NURSING, CareTeamMember.Role.HOME
 
 def _service(module: str, name: str) -> Any:
     """`module.name` when the other app provides it, else None."""
-    try:
-        found: ModuleType = importlib.import_module(module)
-    except ImportError:
-        return None
+    found: ModuleType | None = sys.modules.get(module)  # the common case, without import
+    if found is None:
+        try:
+            found = importlib.import_module(module)
+        except ImportError:
+            return None
     return getattr(found, name, None)
 
 

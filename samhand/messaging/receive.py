@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -293,8 +294,7 @@ class Lookups:
         if self._facts is None:
             self._facts = effects.read_facts(self._patient_ids)
             stays: dict[Any, list[HospitalStay]] = {pk: [] for pk in self._facts}
-            for stay in HospitalStay.objects.select_for_update().filter(
-                    patient_id__in=self._patient_ids).order_by("pk"):
+            for stay in recent_stays_locked(self._patient_ids):
                 stays[stay.patient_id].append(stay)
             for pk, facts in self._facts.items():
                 facts.stays = stays[pk]
@@ -334,6 +334,29 @@ class Lookups:
         return False
 
 
+# As many of a patient's stays as one notification is matched against (stays._find_stay).
+RECENT_STAYS = 20
+
+
+def recent_stays_locked(patient_ids: Sequence[Any]) -> list[Any]:
+    """The RECENT_STAYS newest hospital stays of each patient, locked (FOR UPDATE) to the
+    end of the transaction: the ids by a window query (which cannot lock), then the rows."""
+    from django.db.models import F, Window
+    from django.db.models.functions import RowNumber
+
+    from .models import HospitalStay
+
+    if not patient_ids:
+        return []
+    newest = HospitalStay.objects.filter(patient_id__in=patient_ids).annotate(
+        n=Window(RowNumber(), partition_by=[F("patient_id")], order_by=F("state_at").desc())
+    ).filter(n__lte=RECENT_STAYS).values_list("pk", flat=True)
+    ids = list(newest)
+    if not ids:
+        return []
+    return list(HospitalStay.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+
+
 def _national_ids(message: Message) -> list[str]:
     for _index, patient in message.patients()[:1]:
         ids = fhirmsg.identifiers(patient)
@@ -342,7 +365,36 @@ def _national_ids(message: Message) -> list[str]:
     return []
 
 
+# Rows that the messages of the batch being received add and nothing in the batch reads
+# back (a received CareMessage): stored at the end of the batch with its InboundMessages
+# (COPY on PostgreSQL) instead of one INSERT each. Rows of a message that fails are dropped
+# with its savepoint.
+_later: ContextVar[list[models.Model] | None] = ContextVar("messaging_store_later",
+                                                             default=None)
+
+
+def store_later(row: models.Model) -> bool:
+    """Store the new row with the batch being received, if any (True); else the caller
+    saves it. The row gets no database-made values (its pk is made in Python)."""
+    rows = _later.get()
+    if rows is None:
+        return False
+    rows.append(row)
+    return True
+
+
 def _receive_batch(items: Sequence[_Item], *, via: str, now: dt.datetime | None,
+                   single: bool) -> tuple[dict[int, Reply], list[_Item]]:
+    later: list[models.Model] = []
+    token = _later.set(later)
+    try:
+        return _receive_batch_storing(items, later, via=via, now=now, single=single)
+    finally:
+        _later.reset(token)
+
+
+def _receive_batch_storing(items: Sequence[_Item], later: list[models.Model], *, via: str,
+                           now: dt.datetime | None,
                    single: bool) -> tuple[dict[int, Reply], list[_Item]]:
     """The batch inside its transaction: (answers by index, items to receive again)."""
     header_ids = {item.message.header_id[:64] for item in items}
@@ -390,10 +442,12 @@ def _receive_batch(items: Sequence[_Item], *, via: str, now: dt.datetime | None,
             replies[item.index] = Reply(200, body, AckCode.FATAL_ERROR, "bundle_reused",
                                         problems=[problem])
             continue
+        mark = len(later)
         try:
             with transaction.atomic():
                 reply, inbound = _accept(message, list(item.problems), lookups, at)
         except IntegrityError:
+            del later[mark:]  # rolled back with the savepoint
             if single:
                 raise
             logger.warning("integrity error while applying message %s; received again "
@@ -403,6 +457,7 @@ def _receive_batch(items: Sequence[_Item], *, via: str, now: dt.datetime | None,
         except DatabaseError:
             raise
         except Exception:
+            del later[mark:]
             logger.exception("error while applying message %s", message.header_id)
             transmission(Transmission.Outcome.FAILED,
                          [Problem("Bundle", "MSG_UNKNOWN_CONTENT",
@@ -423,6 +478,8 @@ def _receive_batch(items: Sequence[_Item], *, via: str, now: dt.datetime | None,
                                  recipient=organisation))
     _store(InboundMessage, inbounds)
     _store(Transmission, transmissions)
+    for model in dict.fromkeys(type(row) for row in later):
+        _store(model, [row for row in later if type(row) is model])
     record_many(SYSTEM_ACTOR, entries)
     return replies, again
 

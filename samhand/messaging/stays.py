@@ -19,7 +19,7 @@ from . import effects
 from .bundle import Message
 from .hospital import STATE_AFTER_CANCEL, STATE_BY_BASE, Notification, read
 from .models import HospitalStay, InboundMessage, Partner
-from .receive import SYSTEM_ACTOR
+from .receive import RECENT_STAYS, SYSTEM_ACTOR
 
 S = HospitalStay.State
 
@@ -27,10 +27,11 @@ S = HospitalStay.State
 def _find_stay(patient: Patient, note: Notification) -> HospitalStay | None:
     facts = effects.facts_for(patient)
     if facts is not None and facts.stays is not None:  # read (and locked) for the batch
-        candidates = sorted(facts.stays, key=lambda s: s.state_at, reverse=True)[:20]
+        candidates = sorted(facts.stays, key=lambda s: s.state_at,
+                            reverse=True)[:RECENT_STAYS]
     else:
         candidates = list(HospitalStay.objects.select_for_update().filter(patient=patient)
-                          .order_by("-state_at")[:20])
+                          .order_by("-state_at")[:RECENT_STAYS])
     for stay in candidates:
         if set(stay.episode_ids) & set(note.episode_ids):
             return stay

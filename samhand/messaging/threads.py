@@ -25,7 +25,7 @@ from .bundle import Message, build_message, identifiers, new_id
 from .codes import Activity, Event
 from .hospital import _when
 from .models import CareMessage, CareThread, InboundMessage, OutboundMessage, Partner
-from .receive import SYSTEM_ACTOR
+from .receive import SYSTEM_ACTOR, store_later
 
 
 def _ext(segment: dict[str, Any], url: str) -> Any:
@@ -87,6 +87,66 @@ def _thread_key(comm: dict[str, Any]) -> str:
     return f"urn:uuid:{comm.get('id')}"[:100]
 
 
+# The thread found or created in ONE statement (static check #21: fixed text, only values
+# as parameters; a test ties the columns to the model). A new thread is inserted as given;
+# a known one (same thread key) keeps its row and takes the new message's category and
+# topic when it has them, its patient if it had none, the sender as counterpart when
+# known, and the later of the two message times. The row stays locked to COMMIT.
+THREAD_COLUMNS = ("id", "thread_key", "patient_id", "category", "topic", "priority",
+                  "episode_of_care", "counterpart_id", "local_id", "created_at",
+                  "last_message_at")
+THREAD_UPSERT_POSTGRESQL = (
+    'INSERT INTO "messaging_carethread" ("id", "thread_key", "patient_id", "category", '
+    '"topic", "priority", "episode_of_care", "counterpart_id", "local_id", "created_at", '
+    '"last_message_at") VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) '
+    'ON CONFLICT ("thread_key") DO UPDATE SET '
+    '"category" = CASE WHEN excluded."category" <> \'\' THEN excluded."category" '
+    'ELSE "messaging_carethread"."category" END, '
+    '"topic" = CASE WHEN excluded."topic" <> \'\' THEN excluded."topic" '
+    'ELSE "messaging_carethread"."topic" END, '
+    '"patient_id" = COALESCE("messaging_carethread"."patient_id", excluded."patient_id"), '
+    '"counterpart_id" = COALESCE(excluded."counterpart_id", '
+    '"messaging_carethread"."counterpart_id"), '
+    '"last_message_at" = GREATEST("messaging_carethread"."last_message_at", '
+    'excluded."last_message_at") RETURNING "id"')
+# SQLite: the same with MAX() for GREATEST() (the times are stored as ISO text in UTC).
+THREAD_UPSERT_SQLITE = (
+    'INSERT INTO "messaging_carethread" ("id", "thread_key", "patient_id", "category", '
+    '"topic", "priority", "episode_of_care", "counterpart_id", "local_id", "created_at", '
+    '"last_message_at") VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) '
+    'ON CONFLICT ("thread_key") DO UPDATE SET '
+    '"category" = CASE WHEN excluded."category" <> \'\' THEN excluded."category" '
+    'ELSE "messaging_carethread"."category" END, '
+    '"topic" = CASE WHEN excluded."topic" <> \'\' THEN excluded."topic" '
+    'ELSE "messaging_carethread"."topic" END, '
+    '"patient_id" = COALESCE("messaging_carethread"."patient_id", excluded."patient_id"), '
+    '"counterpart_id" = COALESCE(excluded."counterpart_id", '
+    '"messaging_carethread"."counterpart_id"), '
+    '"last_message_at" = MAX("messaging_carethread"."last_message_at", '
+    'excluded."last_message_at") RETURNING "id"')
+
+
+def _upsert_thread(thread: CareThread) -> bool:
+    """Insert the thread, or update the one with its key (`thread.pk` becomes that
+    row's id). True when inserted."""
+    connection = transaction.get_connection()
+    fields = CareThread._meta.concrete_fields
+    values = [f.get_db_prep_save(f.pre_save(thread, True), connection=connection)
+              for f in fields]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(THREAD_UPSERT_POSTGRESQL, values)
+        else:
+            cursor.execute(THREAD_UPSERT_SQLITE, values)
+        row = cursor.fetchone()
+    found = CareThread._meta.pk.to_python(row[0])
+    inserted = found == thread.pk
+    thread.pk = found
+    thread._state.adding = False
+    thread._state.db = connection.alias
+    return inserted
+
+
 def apply_care_communication(message: Message, inbound: InboundMessage,
                              patient: Patient | None, receiver: Partner) -> CareMessage:
     comm = message.focus() or {}
@@ -98,25 +158,21 @@ def apply_care_communication(message: Message, inbound: InboundMessage,
     key = _thread_key(comm)
     sent_at = _when((message.current_provenance() or {}).get("occurredDateTime")) \
         or timezone.now()
-    thread = CareThread.objects.select_for_update().filter(thread_key=key).first()
-    if thread is None:
-        thread = CareThread.objects.create(
-            thread_key=key, patient=patient, category=category, topic=topic,
-            priority=str(comm.get("priority") or ""), counterpart=inbound.sender,
-            local=receiver, last_message_at=sent_at)
-    else:
-        thread.category, thread.topic = category or thread.category, topic or thread.topic
-        thread.patient = thread.patient or patient
-        thread.counterpart = inbound.sender or thread.counterpart
-        thread.last_message_at = max(thread.last_message_at, sent_at)
-        thread.save()
+    thread = CareThread(thread_key=key, patient=patient, category=category, topic=topic,
+                        priority=str(comm.get("priority") or ""), counterpart=inbound.sender,
+                        local=receiver, last_message_at=sent_at)
+    if not _upsert_thread(thread):
+        # A reply in a known thread: the row as the upsert left it (locked by it).
+        thread = CareThread.objects.get(pk=thread.pk)
     sender = message.sender()
     receiver_org = message.primary_receiver()
-    care = CareMessage.objects.create(
+    care = CareMessage(
         thread=thread, header_id=inbound.header_id, direction=CareMessage.Direction.IN,
         activity=inbound.activity, from_name=str((sender or {}).get("name") or "")[:200],
         to_name=str((receiver_org or {}).get("name") or "")[:200],
         segments=read_segments(message, comm), sent_at=sent_at, inbound=inbound)
+    if not store_later(care):  # in a batch: stored with its InboundMessage
+        care.save(force_insert=True)
     inbound.event_at = sent_at
     if patient is not None:
         effects.message_received(patient, receiver.organisation, thread, SYSTEM_ACTOR)

@@ -124,3 +124,21 @@ def test_an_admission_costs_a_few_statements_whatever_the_batch_size(world):
     five = _statements(world, us, them, 5, 0)
     fifteen = _statements(world, us, them, 15, 100)
     assert (fifteen - five) / 10 <= 4, (five, fifteen)
+
+
+def test_a_batch_locks_and_matches_only_the_newest_stays_of_each_patient(world):
+    from samhand.messaging.receive import RECENT_STAYS, recent_stays_locked
+
+    first, second = _patient(world, "0101471234"), _patient(world, "0201471234")
+    now = timezone.now()
+    for patient, count in ((first, RECENT_STAYS + 5), (second, 3)):
+        HospitalStay.objects.bulk_create(
+            HospitalStay(patient=patient, episode_ids=[f"e{i}"], state="discharged",
+                         state_at=now - timezone.timedelta(days=i), last_code="SLHJ")
+            for i in range(count))
+    with transaction.atomic():
+        found = recent_stays_locked([first.pk, second.pk])
+    by_patient = Counter(s.patient_id for s in found)
+    assert by_patient == {first.pk: RECENT_STAYS, second.pk: 3}
+    assert {s.episode_ids[0] for s in found if s.patient_id == first.pk} == {
+        f"e{i}" for i in range(RECENT_STAYS)}
