@@ -28,7 +28,7 @@ def news2_sparkline(context: template.Context, patient: Any, count: int = 10) ->
     request = context.get("request")
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return SafeString("")
+        return sparkline([], label="")
     qs = VitalSign.objects.filter(patient=patient, code="news2").filter(policy.health_info_q(
         user, sector_field="observation_set__organisation", self_reports=True))
     values = list(qs.order_by("-taken_at").values_list("value", flat=True)[:count])
