@@ -368,8 +368,18 @@ def resend_as_new(out: OutboundMessage, actor: Actor,
                       sending_organisation=out.sending_organisation, event_at=out.event_at)
         out.status, out.replaced_by = OutboundMessage.Status.SUPERSEDED, new
         out.save(update_fields=["status", "replaced_by"])
-        # The thread shows the message that is on its way now.
-        CareMessage.objects.filter(outbound=out).update(outbound=new)
+        # The thread shows the message that is on its way now: its header id, and the
+        # text as corrected.
+        for entry in CareMessage.objects.filter(outbound=out):
+            entry.outbound, entry.header_id = new, new.header_id
+            fields = ["outbound", "header_id"]
+            if content is not None:
+                from .threads import read_segments
+
+                message = Message(bundle)
+                entry.segments = read_segments(message, message.focus() or {})
+                fields.append("segments")
+            entry.save(update_fields=fields)
         record(actor, "samhand.message.corrected" if content is not None else
                "samhand.message.resent", "U", patient_id=out.patient_id,
                object_type="MessageHeader", object_ids=[out.header_id, new.header_id],

@@ -138,7 +138,11 @@ def test_a_corrected_message_goes_as_a_new_message_linked_to_the_original(
     message = fhirmsg.Message(new.content)
     assert message.header_id == new.header_id and fhirmsg.check(message) == []
     assert "Sårstell i dag kl. 14." in json.dumps(new.content, ensure_ascii=False)
-    assert CareMessage.objects.get().outbound == new  # the thread follows the new one
+    entry = CareMessage.objects.get()
+    assert entry.outbound == new  # the thread follows the new one: its id and text
+    assert entry.header_id == new.header_id
+    assert [seg["text"] for seg in entry.segments if seg["kind"] == "text"][-1] == \
+        "Sårstell i dag kl. 14."
     rows = watch.rows(code="samhand.message.corrected")
     assert len(rows) == 1 and rows[0].object_ids == [out.header_id, new.header_id]
     # The original cannot be corrected twice.
@@ -160,6 +164,9 @@ def test_a_resend_unchanged_is_a_new_message_too(world, parties, audit):
     out.refresh_from_db()
     assert out.status == "superseded" and out.replaced_by.status == "pending"
     assert watch.rows(code="samhand.message.resent")
+    entry = CareMessage.objects.get()
+    assert (entry.outbound, entry.header_id) == (out.replaced_by, out.replaced_by.header_id)
+    assert "Sårstell i dag" in json.dumps(entry.segments, ensure_ascii=False)
 
 
 def test_a_rejected_received_message_is_inspected_by_the_receivers_operator(
