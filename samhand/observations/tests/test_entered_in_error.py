@@ -58,6 +58,8 @@ def test_the_recorder_marks_it_with_a_reason_and_it_leaves_history_and_trend(
                       patient_id=world.patient_a.pk)
     page = client.get(response["Location"]).content.decode()
     assert 'id="entered-in-error"' in page and "Feil pasient valgt i lista" in page
+    # No recommended response and no ISBAR from values that were wrong.
+    assert "/isbar/" not in page and "callout--danger" not in page
     overview = client.get(f"/patients/{world.patient_a.pk}/observations/").content.decode()
     assert "NEWS2 8" not in overview and ">8<" not in overview
     trends = client.get(f"/patients/{world.patient_a.pk}/observations/trends/").content
