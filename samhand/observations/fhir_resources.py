@@ -34,7 +34,7 @@ from samhand.fhir.resources import (
 from samhand.fhir.search import Search, patient_reference, token, uuids
 from samhand.patients.models import Patient
 
-from .access import sector_q, visible_sets_q
+from .access import visible_sets_q
 from .definitions import get_form, library
 from .models import ObservationSet, VitalSign
 
@@ -188,14 +188,11 @@ def _named(search: Search) -> bool:
 
 
 def _own_sector_q(request: HttpRequest, prefix: str = "") -> Q:
-    """Without a named patient: the caller's patients, and only what the caller's own
-    sector recorded (crossing sectors needs the patient's consent, checked per patient
-    when the search names one)."""
-    sectors = policy.sector_of_user(request.user)
-    q = Q(**{f"{prefix}organisation__isnull": True})
-    for sector in sectors:
-        q |= sector_q(sector, prefix)
-    return q & Q(patient__in=policy.visible_patients(request.user))
+    """Without a named patient: the caller's patients (the access layer's `visible_q`),
+    and of their sets what the sharing rule shows (`policy.health_info_q`: the caller's
+    own sector's, self-reports, and the other sector's where the patient consents)."""
+    return policy.visible_q(request.user) & policy.health_info_q(
+        request.user, sector_field=f"{prefix}organisation", self_reports=True)
 
 
 def _patients(request: HttpRequest, search: Search) -> list[tuple[Patient, policy.Grant]]:

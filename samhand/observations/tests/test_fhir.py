@@ -39,8 +39,21 @@ def test_the_search_needs_a_patient_and_lists_only_mine(world, token_client, rec
     assert bundle["total"] == 1
     mine = client.get("/fhir/Observation?code=http://loinc.org|9279-1").json()
     assert mine["total"] == 1  # without a patient: my patients, my sector's records
-    hospital = token_client(world.ltmv_nurse).get("/fhir/Observation").json()
-    assert hospital["total"] == 0  # municipal records; consent is checked per patient
+    # Municipal records reach the hospital through the patient's consent (patient_a has
+    # given it), with or without the patient named; withdrawn, neither way.
+    hospital = token_client(world.ltmv_nurse)
+    named = hospital.get(f"/fhir/Observation?patient=Patient/{world.patient_a.pk}").json()
+    assert hospital.get("/fhir/Observation").json()["total"] == named["total"] > 0
+    from django.utils import timezone
+
+    from samhand.patients.models import Consent
+
+    Consent.objects.create(patient=world.patient_a, scope=Consent.Scope.SHARE_HEALTH_INFO,
+                           status=Consent.Status.WITHDRAWN, recorded_by=world.home_nurse_a,
+                           recorded_by_organisation=world.hn_a, recorded_at=timezone.now())
+    assert hospital.get("/fhir/Observation").json()["total"] == 0
+    assert hospital.get(f"/fhir/Observation?patient=Patient/{world.patient_a.pk}"
+                        ).json()["total"] == 0
     other = token_client(world.home_nurse_b).get(
         f"/fhir/Observation?patient=Patient/{world.patient_a.pk}").json()
     assert other["total"] == 0
