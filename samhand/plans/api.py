@@ -111,13 +111,9 @@ def _version(version: Any) -> dict[str, Any] | None:
 
 
 def _visible(patient: Patient, grant: Grant, version: Any) -> bool:
-    from samhand.audit.models import AuditEvent
-
-    if version is None or grant.basis == AuditEvent.Basis.EMERGENCY:
-        return True
-    if grant.basis == AuditEvent.Basis.DELEGATION:
-        return False
-    return policy.may_see_health_info(None, patient, version.created_by_organisation, grant)
+    """The access layer's sharing rule for the version's recording unit."""
+    return version is None or policy.sees_health_info(
+        grant, patient, version.created_by_organisation)
 
 
 def _document(document: Document) -> dict[str, Any]:
