@@ -19,7 +19,7 @@ from . import effects
 from .bundle import Message
 from .hospital import STATE_AFTER_CANCEL, STATE_BY_BASE, Notification, read
 from .models import HospitalStay, InboundMessage, Partner
-from .receive import RECENT_STAYS, SYSTEM_ACTOR
+from .receive import RECENT_STAYS, SYSTEM_ACTOR, insert
 
 S = HospitalStay.State
 
@@ -90,7 +90,10 @@ def apply_notification(message: Message, inbound: InboundMessage, patient: Patie
     if code == "AN_STOR":
         stay.leave_started_at = None
     stay.history = [*stay.history, entry]
-    stay.save()
+    if stay._state.adding:
+        insert(stay)  # one compiled INSERT for every new stay
+    else:
+        stay.save()
     _effects(patient, stay, before, code)
     return stay
 
