@@ -62,6 +62,9 @@ class Alert(models.Model):
     escalation_level = models.PositiveSmallIntegerField(default=0)
     escalated_from = models.ForeignKey("self", on_delete=models.PROTECT, null=True,
                                        blank=True, related_name="escalations")
+    # The text as a sentence to say again in the reader's language (lib.i18n.Text):
+    # `text` is in the language of whoever raised it (a worker, a nurse in English).
+    text_source = models.JSONField(default=dict, blank=True)
 
     objects = AlertQuerySet.as_manager()
 
@@ -81,6 +84,14 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_severity_display()}: {self.text[:60]}"
+
+    @property
+    def display_text(self) -> str:
+        """The text in the reader's language (the stored text when it was not kept as
+        a sentence)."""
+        from samhand.lib.i18n import render
+
+        return render(self.text_source, self.text)
 
     @property
     def is_open(self) -> bool:

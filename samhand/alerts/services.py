@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from samhand.audit.models import AuditEvent
 from samhand.audit.services import Actor, record
 from samhand.lib.errors import Conflict, DomainError
+from samhand.lib.i18n import Text
 from samhand.orgs.models import Organisation
 from samhand.patients.models import Patient
 
@@ -35,7 +36,7 @@ def raise_alert(
     organisation: Organisation,
     kind: str,
     episode_key: str,
-    text: str,
+    text: str | Text,
     actor: Actor | Any | None = None,
     severity: str = Alert.Severity.WARNING,
     role: str = "",
@@ -54,8 +55,10 @@ def raise_alert(
     if not text.strip():
         raise DomainError(_("An alert needs a text."), code="alert_text", field="text")
     alert = Alert(patient=patient, organisation=organisation, kind=kind, severity=severity,
-                  text=text, episode_key=episode_key, role=role, due_at=due_at, source=source,
-                  escalated_from=escalated_from, escalation_level=escalation_level)
+                  text=str(text), episode_key=episode_key, role=role, due_at=due_at,
+                  source=source, escalated_from=escalated_from,
+                  escalation_level=escalation_level,
+                  text_source=text.as_json() if isinstance(text, Text) else {})
     # The row and its audit row apply whole: in the caller's transaction, or in one of
     # their own (no savepoint: the insert does not fail on an open episode).
     whole = (contextlib.nullcontext() if transaction.get_connection().in_atomic_block
@@ -80,13 +83,13 @@ INSERT_UNLESS_OPEN_COLUMNS = (
     "id", "patient_id", "organisation_id", "role", "kind", "severity", "text", "episode_key",
     "source", "raised_at", "due_at", "acknowledged_at", "acknowledged_by_id",
     "acknowledge_note", "closed_at", "closed_by_id", "close_note", "escalation_level",
-    "escalated_from_id")
+    "escalated_from_id", "text_source")
 INSERT_UNLESS_OPEN_SQL = (
     'INSERT INTO "alerts_alert" ("id", "patient_id", "organisation_id", "role", "kind", '
     '"severity", "text", "episode_key", "source", "raised_at", "due_at", "acknowledged_at", '
     '"acknowledged_by_id", "acknowledge_note", "closed_at", "closed_by_id", "close_note", '
-    '"escalation_level", "escalated_from_id") '
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+    '"escalation_level", "escalated_from_id", "text_source") '
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
     'ON CONFLICT ("patient_id", "episode_key") WHERE "closed_at" IS NULL DO NOTHING '
     "RETURNING 1")
 

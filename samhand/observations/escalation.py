@@ -36,10 +36,11 @@ from typing import Any
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from samhand.audit.models import AuditEvent
 from samhand.audit.services import Actor, record
+from samhand.lib.i18n import Choice, Text
 from samhand.lib.timeutil import OSLO
 from samhand.orgs.models import Organisation
 from samhand.patients.models import CareTeamMember, Patient
@@ -99,11 +100,24 @@ def settings_for(patient_ids: Iterable[Any]) -> dict[Any, EscalationSettings]:
     return found
 
 
-def _label(key: str) -> str:
-    return {"respiration_rate": _("respiration rate"), "spo2": _("SpO2"),
-            "air_or_oxygen": _("oxygen"), "systolic_bp": _("systolic pressure"),
-            "pulse": _("pulse"), "consciousness": _("consciousness"),
-            "temperature": _("temperature")}.get(key, key)
+# Alert texts are kept as sentences (lib.i18n.Text) and said in the reader's language.
+PARAMETER_NAMES = {"respiration_rate": gettext_noop("respiration rate"),
+                   "spo2": gettext_noop("SpO2"), "air_or_oxygen": gettext_noop("oxygen"),
+                   "systolic_bp": gettext_noop("systolic pressure"),
+                   "pulse": gettext_noop("pulse"), "consciousness": gettext_noop("consciousness"),
+                   "temperature": gettext_noop("temperature")}
+RISK_NAMES = {"low": gettext_noop("low"), "low-medium": gettext_noop("low-medium"),
+              "medium": gettext_noop("medium"), "high": gettext_noop("high")}
+
+
+def _label(key: str) -> Text | str:
+    return Text(PARAMETER_NAMES[key]) if key in PARAMETER_NAMES else key
+
+
+def _words(label: Any) -> Choice | str:
+    """A form's words (definitions.Text, given per language) as a lib.i18n.Choice."""
+    values = getattr(label, "values", None)
+    return Choice(values) if isinstance(values, dict) else str(label)
 
 
 def breaches_for(obs: ObservationSet, rules: EscalationSettings,
@@ -114,25 +128,25 @@ def breaches_for(obs: ObservationSet, rules: EscalationSettings,
     total, risk = obs.news2_total, obs.news2_risk
     if total is not None:
         if risk == "high":
-            out.append(Breach("news2", "news2:high", "emergency", _(
-                "NEWS2 %(total)s (high): emergency response — assess at once.") % {
-                "total": total}))
+            out.append(Breach("news2", "news2:high", "emergency", Text(gettext_noop(
+                "NEWS2 %(total)s (high): emergency response — assess at once."),
+                total=total)))
         elif total >= rules.news2_threshold or risk == "medium":
-            out.append(Breach("news2", "news2:medium", "urgent", _(
-                "NEWS2 %(total)s (%(risk)s): urgent assessment by a doctor.") % {
-                "total": total, "risk": risk}))
+            out.append(Breach("news2", "news2:medium", "urgent", Text(gettext_noop(
+                "NEWS2 %(total)s (%(risk)s): urgent assessment by a doctor."),
+                total=total, risk=Text(RISK_NAMES[risk]) if risk in RISK_NAMES else risk)))
     red = obs.red_parameters
     if red and rules.alert_on_red_parameter and not any(b.rule == "news2" for b in out):
-        out.append(Breach("red", "news2:red", "red", _(
+        out.append(Breach("red", "news2:red", "red", Text(gettext_noop(
             "A single red NEWS2 parameter (%(names)s): inform the doctor, who decides on "
-            "escalation.") % {"names": ", ".join(_label(k) for k in red)}))
+            "escalation."), names=[_label(k) for k in red])))
     if total is not None and previous_totals and len(previous_totals) >= \
             rules.trend_window - 1:
         window = previous_totals[:rules.trend_window - 1]
         if total - min(window) >= rules.trend_rise and total > window[0]:
-            out.append(Breach("trend", "news2:trend", "trend", _(
-                "NEWS2 is rising: %(before)s → %(now)s over the last %(n)s sets.") % {
-                "before": min(window), "now": total, "n": len(window) + 1}))
+            out.append(Breach("trend", "news2:trend", "trend", Text(gettext_noop(
+                "NEWS2 is rising: %(before)s → %(now)s over the last %(n)s sets."),
+                before=min(window), now=total, n=len(window) + 1)))
     if rules.alert_on_checklist:
         form = get_form(obs.form_key, obs.form_version)
         for question in form.questions if form else []:
@@ -142,11 +156,13 @@ def breaches_for(obs: ObservationSet, rules: EscalationSettings,
             values = answer if isinstance(answer, list) else [answer]
             hits = [v for v in values if str(v).lower() in question.alert_when]
             if hits:
+                labels = {c.value: c.label for c in question.choices}
                 out.append(Breach("checklist", f"answer:{obs.form_key}:{question.key}",
-                                  "checklist", _("%(question)s: %(answer)s") % {
-                                      "question": question.label,
-                                      "answer": ", ".join(question.choice_label(h)
-                                                          for h in hits)}))
+                                  "checklist", Text(
+                                      gettext_noop("%(question)s: %(answer)s"),
+                                      question=_words(question.label),
+                                      answer=[_words(labels[h]) if h in labels else str(h)
+                                              for h in hits])))
     return out
 
 
@@ -439,11 +455,12 @@ def _open_news2_alerts() -> Any:
                                 closed_at__isnull=True)
 
 
-def normalised_note(obs: ObservationSet) -> str:
-    who = obs.recorded_by.get_full_name() if obs.recorded_by else _("the patient or a relative")
-    return _("Values normalised: NEWS2 %(total)s at %(at)s, recorded by %(who)s.") % {
-        "total": obs.news2_total, "who": who,
-        "at": timezone.localtime(obs.taken_at, OSLO).strftime("%d.%m.%Y %H:%M")}
+def normalised_note(obs: ObservationSet) -> Text:
+    who = obs.recorded_by.get_full_name() if obs.recorded_by else \
+        Text(gettext_noop("the patient or a relative"))
+    return Text(gettext_noop("Values normalised: NEWS2 %(total)s at %(at)s, recorded by "
+                             "%(who)s."), total=obs.news2_total, who=who,
+                at=timezone.localtime(obs.taken_at, OSLO).strftime("%d.%m.%Y %H:%M"))
 
 
 def settle_normalised(actor: Actor, obs: ObservationSet, rules: EscalationSettings, *,
@@ -471,10 +488,25 @@ def settle_normalised(actor: Actor, obs: ObservationSet, rules: EscalationSettin
                    object_ids=[alert.pk, obs.pk])
             closed += 1
             continue
-        text = alert.text.split(NORMAL_MARK)[0] + NORMAL_MARK + _(
-            "%(note)s Not closed: acknowledge the alert to close it.") % {"note": note}
-        Alert.objects.filter(pk=alert.pk, closed_at__isnull=True).update(text=text)
+        text = Text(NORMALISED, alert=_first_text(alert), note=Text(gettext_noop(
+            "%(note)s Not closed: acknowledge the alert to close it."), note=note))
+        Alert.objects.filter(pk=alert.pk, closed_at__isnull=True).update(
+            text=str(text), text_source=text.as_json())
     return closed
+
+
+# The alert's own sentence, then the line a normal set adds (no words of its own).
+NORMALISED = "%(alert)s" + NORMAL_MARK + "%(note)s"
+
+
+def _first_text(alert: Any) -> Text | str:
+    """The alert's sentence as first raised: without the normal-again line, and for an
+    escalation the original's."""
+    source = alert.text_source or {}
+    if source.get("m") == NORMALISED:
+        source = (source.get("p") or {}).get("alert") or {}
+    first = Text.from_json(source, "")
+    return first or alert.text.split(NORMAL_MARK)[0]
 
 
 def _complete_alert_tasks(actor: Actor, alert: Any, obs: ObservationSet, note: str) -> None:
@@ -548,10 +580,9 @@ def escalate_overdue(now: dt.datetime | None = None) -> int:
         new, _created = raise_alert(
             patient=alert.patient, organisation=org, kind=alert.kind,
             episode_key=f"{base_key}>L{level}",
-            text=_("Not acknowledged by %(unit)s in time: %(text)s") % {
-                "unit": alert.organisation.name if alert.organisation else "?",
-                "text": alert.text.split(": ", 1)[-1] if alert.text.startswith(
-                    ("Not acknowledged", "Ikke kvittert")) else alert.text},
+            text=Text(NOT_ACKNOWLEDGED,
+                      unit=alert.organisation.name if alert.organisation else "?",
+                      text=_escalated_text(alert)),
             actor=actor, severity=alert.severity, role=role,
             due_at=now + max(window, dt.timedelta(minutes=15)), source=alert.source,
             escalated_from=alert, escalation_level=level)
@@ -566,6 +597,20 @@ def escalate_overdue(now: dt.datetime | None = None) -> int:
                    object_ids=[alert.pk, new.pk], organisation=org)
             escalated += 1
     return escalated
+
+
+NOT_ACKNOWLEDGED = gettext_noop("Not acknowledged by %(unit)s in time: %(text)s")
+
+
+def _escalated_text(alert: Any) -> Text | str:
+    """What an escalation says the alert was about: the first alert's sentence."""
+    first = _first_text(alert)
+    if isinstance(first, Text) and first.msgid == NOT_ACKNOWLEDGED:
+        return first.params.get("text", first)
+    if isinstance(first, Text):
+        return first
+    return first.split(": ", 1)[-1] if first.startswith(
+        ("Not acknowledged", "Ikke kvittert", "Ikke kvitteret")) else first
 
 
 def missed_observations(now: dt.datetime | None = None) -> int:
@@ -597,9 +642,10 @@ def missed_observations(now: dt.datetime | None = None) -> int:
             if since + interval > now:
                 continue
             form = get_form(form_key)
-            text = _("%(form)s is overdue (due %(due)s).") % {
-                "form": form.title if form else form_key,
-                "due": timezone.localtime(since + interval, OSLO).strftime("%d.%m.%Y %H:%M")}
+            text = Text(gettext_noop("%(form)s is overdue (due %(due)s)."),
+                        form=_words(form.title) if form else form_key,
+                        due=timezone.localtime(since + interval, OSLO).strftime(
+                            "%d.%m.%Y %H:%M"))
             raised += len(dispatch(actor, rules.patient, [Breach(
                 "missed", f"missed:{form_key}:{last[0] if last else 'none'}", "missed",
                 text)]))

@@ -152,7 +152,7 @@ def flag(alert: Any) -> Row:
         "category": [{"coding": [{
             "system": "http://terminology.hl7.org/CodeSystem/flag-category",
             "code": "clinical", "display": "Clinical"}]}],
-        "code": {"text": alert.text[:500]},
+        "code": {"text": alert.display_text[:500]},
         "subject": _subject(alert.patient_id),
         "period": {"start": mapping.instant(alert.raised_at)},
         "author": {"reference": f"Organization/{alert.organisation_id}"},

@@ -105,11 +105,11 @@ def _alert_items(patient: Patient) -> list[dict[str, Any]]:
     for alert in alerts:
         if alert.acknowledged_at is not None:
             out.append({"at": alert.acknowledged_at, "kind": "alert",
-                        "title": _("Alert acknowledged: %(text)s") % {"text": alert.text},
+                        "title": _("Alert acknowledged: %(text)s") % {"text": alert.display_text},
                         "detail": alert.acknowledge_note,
                         "who": _name(alert.acknowledged_by)})
         if alert.closed_at is not None and alert.close_note:
             out.append({"at": alert.closed_at, "kind": "alert",
-                        "title": _("Alert closed: %(text)s") % {"text": alert.text},
+                        "title": _("Alert closed: %(text)s") % {"text": alert.display_text},
                         "detail": alert.close_note, "who": _name(alert.closed_by)})
     return out

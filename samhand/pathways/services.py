@@ -17,13 +17,14 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from samhand.access.policy import Grant
 from samhand.alerts.services import raise_alert
 from samhand.audit.models import AuditEvent
 from samhand.audit.services import Actor, record
 from samhand.lib.errors import Conflict, DomainError, Forbidden
+from samhand.lib.i18n import Choice, Text
 from samhand.orgs.models import Organisation
 from samhand.patients.models import CareTeamMember, Patient
 
@@ -700,7 +701,10 @@ def sweep(now: dt.datetime | None = None, *, batch: int = 500) -> dict[str, int]
                 _alert, created = raise_alert(
                     patient=task.patient, organisation=task.owner_organisation,
                     kind="task_overdue", episode_key=f"task_overdue:{task.pk}",
-                    text=_("Overdue: %(task)s") % {"task": task.display_title()},
+                    text=Text(gettext_noop("Overdue: %(task)s"),
+                              task=Choice({k: task.titles.get(k, task.title)
+                                           for k in ("nb", "en", "da")})
+                              if task.titles else task.title),
                     role=task.owner_role, source=f"pathways.task:{task.pk}")
                 counts["alerts"] += int(created)
     return counts

@@ -413,7 +413,7 @@ def _timeline(patient: Patient, grant: policy.Grant) -> list[TimelineItem]:
         items.append(TimelineItem(o.at, "override", _("Discharged with the gate unmet"),
                                   o.reason, o.by.get_full_name()))
     for a in Alert.objects.filter(patient=patient).select_related("organisation"):
-        items.append(TimelineItem(a.raised_at, "alert", a.text, a.organisation.name))
+        items.append(TimelineItem(a.raised_at, "alert", a.display_text, a.organisation.name))
     for module in _timeline_modules():
         for item in module.items(patient, grant):
             items.append(TimelineItem(**item) if isinstance(item, dict) else item)
