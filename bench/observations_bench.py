@@ -315,6 +315,17 @@ def bench_single(user: User, patients: list[Any], per_worker: int, workers: int,
     say(f"## 2. single POSTs: {rounds} rounds of {workers} processes x {per_worker} requests")
     _token, secret = ApiToken.issue(user, days=1, name="bench single")
     pids = [str(p) for p in patients]
+    # Warm up this process before the workers are forked from it, as a server process
+    # is warm: the first API request imports the views, builds the API's schemas and
+    # fills Django's caches (hundreds of ms that would otherwise land in every worker's
+    # timed requests, and in the CPU figure below, when section 1 has not run before).
+    warm = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    warm_rng = random.Random(7)
+    for i in range(10):
+        response = warm.post(f"/api/v1/patients/{pids[i % len(pids)]}/observations",
+                             json.dumps({"form": "vital_signs", "answers": answers(warm_rng)}),
+                             content_type="application/json")
+        assert response.status_code == 201, response.content[:300]
     connections.close_all()
     ctx = mp.get_context("fork")
     rates: dict[str, list[float]] = {"api": [], "bare": []}
