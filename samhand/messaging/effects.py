@@ -21,8 +21,10 @@ from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from samhand.audit.services import Actor
+from samhand.lib.i18n import Text
 from samhand.orgs.models import Organisation
 from samhand.patients.models import CareTeamMember, Patient
 
@@ -134,7 +136,7 @@ def _facts(patient: Patient) -> PatientFacts | None:
 
 
 def _raise(patient: Patient, organisation: Organisation, *, kind: str, episode_key: str,
-           text: str, actor: Actor, severity: str = "warning") -> None:
+           text: str | Text, actor: Actor, severity: str = "warning") -> None:
     raise_alert = _service("samhand.alerts.services", "raise_alert")
     if raise_alert is None:
         logger.info("alerts not available: %s for patient %s not raised", kind, patient.pk)
@@ -206,8 +208,9 @@ def admitted(patient: Patient, stay: Any, actor: Actor) -> None:
         pause(patient, actor=actor, reason="admitted")
     for unit in home_nursing_units(patient):
         _raise(patient, unit, kind="admission", episode_key=f"messaging:stay:{stay.pk}:admitted",
-               text=_("Admitted to %(hospital)s. Pause home visits and send the admission "
-                      "report.") % {"hospital": stay.hospital_name or _("hospital")},
+               text=Text(gettext_noop("Admitted to %(hospital)s. Pause home visits and send "
+                                      "the admission report."),
+                         hospital=stay.hospital_name or Text(gettext_noop("hospital"))),
                actor=actor, severity="urgent")
     _record_event(patient, "admitted", actor, stay.started_at, {"stay": str(stay.pk)},
                   fallback="readmitted")
@@ -216,7 +219,8 @@ def admitted(patient: Patient, stay: Any, actor: Actor) -> None:
 def leave_started(patient: Patient, stay: Any, actor: Actor) -> None:
     for unit in home_nursing_units(patient):
         _raise(patient, unit, kind="hospital_leave", episode_key=f"messaging:stay:{stay.pk}:leave",
-               text=_("On leave at home from hospital."), actor=actor, severity="info")
+               text=Text(gettext_noop("On leave at home from hospital.")), actor=actor,
+               severity="info")
 
 
 def leave_ended(patient: Patient, stay: Any, actor: Actor) -> None:
@@ -231,8 +235,8 @@ def discharged(patient: Patient, stay: Any, actor: Actor) -> None:
     _close(patient, f"messaging:stay:{stay.pk}:", actor, note=_("Discharged."))
     for unit in home_nursing_units(patient):
         _raise(patient, unit, kind="discharge", episode_key=f"messaging:stay:{stay.pk}:discharged",
-               text=_("Discharged home from %(hospital)s.") % {
-                   "hospital": stay.hospital_name or _("hospital")},
+               text=Text(gettext_noop("Discharged home from %(hospital)s."),
+                         hospital=stay.hospital_name or Text(gettext_noop("hospital"))),
                actor=actor, severity="warning")
     _record_event(patient, "discharged", actor, stay.ended_at, {"stay": str(stay.pk)})
 
@@ -252,7 +256,8 @@ def deceased(patient: Patient, stay: Any, actor: Actor) -> None:
     _close(patient, f"messaging:stay:{stay.pk}:", actor, note=_("The patient has died."))
     for unit in _team_orgs(patient):
         _raise(patient, unit, kind="death", episode_key=f"messaging:stay:{stay.pk}:deceased",
-               text=_("The hospital reports that the patient has died."), actor=actor,
+               text=Text(gettext_noop("The hospital reports that the patient has died.")),
+               actor=actor,
                severity="warning")
 
 
@@ -269,8 +274,9 @@ def discharge_ready(patient: Patient, readiness: Any, actor: Actor) -> None:
                                      CareTeamMember.Role.ALLOCATION_OFFICE)):
         _raise(patient, unit, kind="discharge_ready",
                episode_key=f"messaging:ready:{readiness.pk}",
-               text=_("The hospital reports the patient ready for discharge. Answer today "
-                      "whether the municipality can receive the patient."), actor=actor,
+               text=Text(gettext_noop("The hospital reports the patient ready for discharge. "
+                                      "Answer today whether the municipality can receive "
+                                      "the patient.")), actor=actor,
                severity="urgent")
 
 
@@ -317,15 +323,16 @@ def municipal_decision(patient: Patient, readiness: Any, actor: Actor) -> None:
 
 # --------------------------------------------------------------------------- delivery
 
-def delivery_failed(outbound: Any, actor: Actor, reason: str) -> None:
+def delivery_failed(outbound: Any, actor: Actor, reason: str | Text) -> None:
     """A message could not be delivered: alert the sending unit (it shows in the
     operator queue as well)."""
     if outbound.patient is None or outbound.sending_organisation is None:
         return
     _raise(outbound.patient, outbound.sending_organisation, kind="message_not_delivered",
            episode_key=f"messaging:outbound:{outbound.pk}",
-           text=_("A message to %(receiver)s was not delivered: %(reason)s") % {
-               "receiver": outbound.receiver.name, "reason": reason},
+           text=Text(gettext_noop("A message to %(receiver)s was not delivered: "
+                                  "%(reason)s"), receiver=outbound.receiver.name,
+                     reason=reason),
            actor=actor, severity="warning")
 
 

@@ -35,9 +35,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from samhand.audit.services import Actor, record
 from samhand.lib.errors import Conflict, DomainError
+from samhand.lib.i18n import Text
 from samhand.orgs.models import Organisation
 from samhand.patients.models import Patient
 
@@ -428,7 +430,7 @@ def overdue_admission_notices(now: dt.datetime | None = None) -> int:
             | Q(event="hospital-notification-message", activity__in=ADMISSION_ACTIVITIES),
             status__in=OutboundMessage.OPEN, event_at__lt=limit,
     ).select_related("receiver", "patient", "sending_organisation").defer("content", "ack"):
-        effects.delivery_failed(out, WORKER_ACTOR, _(
-            "no acknowledgement within %(minutes)s minutes") % {"minutes": seconds // 60})
+        effects.delivery_failed(out, WORKER_ACTOR, Text(gettext_noop(
+            "no acknowledgement within %(minutes)s minutes"), minutes=seconds // 60))
         count += 1
     return count
