@@ -19,7 +19,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import translation
 from django.utils.translation import get_language, gettext
+
+LANGUAGES = ("nb", "en", "da")
 
 
 class Choice(str):
@@ -67,6 +70,16 @@ def render(source: dict[str, Any] | None, fallback: str) -> str:
     """A stored sentence in the active language; `fallback` (the stored text) when it
     was not kept as a sentence or its msgid no longer fits its values."""
     return str(Text.from_json(source or {}, fallback))
+
+
+def in_languages(text: Text) -> dict[str, str]:
+    """The sentence said in each of samhand's languages (for rows whose readers choose
+    among stored words, such as a task's `titles`)."""
+    out = {}
+    for language in LANGUAGES:
+        with translation.override(language):
+            out[language] = render(text.as_json(), str(text))
+    return out
 
 
 def _say(msgid: str, params: dict[str, Any]) -> str:

@@ -279,8 +279,8 @@ def _task_for(actor: Actor, alert: Any, org: Organisation, role: str) -> None:
     from samhand.pathways.models import Task
     from samhand.pathways.services import create_task
 
-    create_task(patient=alert.patient, title=alert.text[:300], actor=actor,
-                owner_organisation=org,
+    create_task(patient=alert.patient, title=Text.from_json(alert.text_source, alert.text),
+                actor=actor, owner_organisation=org,
                 owner_role=role if role in CareTeamMember.Role.values else "",
                 due_at=alert.due_at, kind=Task.Kind.ALERT, source=f"alert:{alert.pk}")
 

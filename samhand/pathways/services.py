@@ -24,7 +24,7 @@ from samhand.alerts.services import raise_alert
 from samhand.audit.models import AuditEvent
 from samhand.audit.services import Actor, record
 from samhand.lib.errors import Conflict, DomainError, Forbidden
-from samhand.lib.i18n import Choice, Text
+from samhand.lib.i18n import Choice, Text, in_languages
 from samhand.orgs.models import Organisation
 from samhand.patients.models import CareTeamMember, Patient
 
@@ -471,7 +471,7 @@ def _home_service(side: str, owner: Organisation | None) -> bool:
 
 
 @transaction.atomic
-def create_task(*, patient: Patient, title: str, actor: Actor, owner_organisation: Any,
+def create_task(*, patient: Patient, title: str | Text, actor: Actor, owner_organisation: Any,
                 owner_role: str = "", due_at: Any = None, pathway: Pathway | None = None,
                 description: str = "", kind: str = Task.Kind.MANUAL, source: str = "",
                 grant: Grant | None = None) -> Task:
@@ -491,8 +491,12 @@ def create_task(*, patient: Patient, title: str, actor: Actor, owner_organisatio
     if owner_role and owner_role not in CareTeamMember.Role.values:
         raise DomainError(_("Unknown role."), code="unknown_role", field="owner_role")
     due = _parse_at(due_at, "due_at") if due_at else None
+    # A title kept as a sentence (an alert's) is stored in every language: the worklist
+    # shows each reader theirs (Task.display_title).
+    titles = ({lang: said.strip()[:300] for lang, said in in_languages(title).items()}
+              if isinstance(title, Text) else {})
     task = Task.objects.create(
-        patient=patient, pathway=pathway, kind=kind, title=title.strip()[:300],
+        patient=patient, pathway=pathway, kind=kind, title=title.strip()[:300], titles=titles,
         description=description.strip(), owner_organisation=owner_organisation,
         owner_role=owner_role, due_at=due, created_by=actor.user, source=source,
         side="hospital" if owner_organisation.sector == "specialist" else "municipality")

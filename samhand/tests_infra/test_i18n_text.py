@@ -49,3 +49,14 @@ def test_a_choice_falls_back_to_norwegian_then_any_language():
     with translation.override("da"):
         assert str(Choice({"nb": "Pust", "en": "Breathing"})) == "Pust"
         assert str(Choice({"en": "Breathing"})) == "Breathing"
+
+
+def test_a_sentence_is_said_in_each_language_for_rows_that_store_them_all():
+    from samhand.lib.i18n import in_languages
+
+    with translation.override("en"):
+        said = in_languages(Text(HIGH, total=5))
+    assert said["en"] == "NEWS2 5 (high): emergency response — assess at once."
+    assert said["nb"].startswith("NEWS2 5 (høy)")
+    assert set(said) == {"nb", "en", "da"} and said["da"] not in (said["en"], "")
+    assert translation.get_language() != "da"  # the active language is restored

@@ -61,3 +61,16 @@ def test_an_escalation_and_the_normal_again_line_are_said_in_the_readers_languag
         shown = first.display_text
         assert shown.startswith(HIGH_NB) and "Verdiene er normale" in shown
     assert "Values normalised" in first.text  # stored as written
+
+
+def test_the_alerts_task_on_the_worklist_reads_in_the_readers_language_too(world, as_user):
+    from samhand.pathways.models import Task
+
+    with translation.override("en"):
+        _record(world, as_user, VITALS_HIGH, OFFICE)
+    alert = Alert.objects.get()
+    task = Task.objects.get(source=f"alert:{alert.pk}")
+    assert task.title == HIGH_EN  # as written
+    assert task.display_title("nb") == HIGH_NB
+    assert task.display_title("en") == HIGH_EN
+    assert task.display_title("da").startswith("NEWS2 8") and task.display_title("da") != HIGH_EN
