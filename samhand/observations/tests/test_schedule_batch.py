@@ -179,18 +179,24 @@ def test_several_sets_of_a_patient_in_one_batch_step_the_schedule_as_one_by_one(
     assert batched == one_by_one
 
 
-def test_a_batch_seeds_the_rules_of_the_patients_pathway_at_first_use_as_one_set_does(
-        world):
-    """A pathway whose start did not seed the rules (started before the rule files): the
-    first set seeds them — here palliative care, which ends closer observation after
-    two normal sets instead of three."""
+def _unseeded_pathway(world: Any, template_key: str, entry: str) -> Any:
+    """Start a pathway for patient_a whose rules are not seeded yet: the seeding of
+    start_pathway waits for a commit the test never reaches. Returns the actor."""
     from samhand.access.policy import grant_for
     from samhand.pathways import services as pathways
 
     actor, _grant = actor_and_grant(world.ltmv_nurse, world.patient_a)
     pathways.start_pathway(actor, grant_for(world.ltmv_nurse, world.patient_a),
-                           world.patient_a, template_key="palliative_home",
-                           entry="from_hospital")  # its seeding waits for a commit
+                           world.patient_a, template_key=template_key, entry=entry)
+    return actor
+
+
+def test_a_batch_seeds_the_rules_of_the_patients_pathway_at_first_use_as_one_set_does(
+        world):
+    """A pathway whose start did not seed the rules (started before the rule files): the
+    first set seeds them — here palliative care, which ends closer observation after
+    two normal sets instead of three."""
+    _unseeded_pathway(world, "palliative_home", "from_hospital")
     now = MORNING + dt.timedelta(days=4)
     outcomes = []
     for by_batch in (False, True):
@@ -310,14 +316,9 @@ def test_rules_seeded_by_another_request_meanwhile_are_kept_and_not_audited_agai
     """A batch seeds rules for patients without a row. If another request seeded one of
     them between the batch's look-up and its insert, that row stands (the batch's is
     dropped) and only the other request's audit row says it was seeded."""
-    from samhand.access.policy import grant_for
     from samhand.observations.escalation import _seed_rules_many
-    from samhand.pathways import services as pathways
 
-    actor, _grant = actor_and_grant(world.ltmv_nurse, world.patient_a)
-    # The seeding of start_pathway waits for a commit the test never reaches.
-    pathways.start_pathway(actor, grant_for(world.ltmv_nurse, world.patient_a),
-                           world.patient_a, template_key="home_niv", entry="elective")
+    actor = _unseeded_pathway(world, "home_niv", "elective")
     assert not EscalationSettings.objects.exists()
     theirs = EscalationSettings.objects.create(patient=world.patient_a, news2_threshold=3,
                                                seeded_from="home_niv")
@@ -331,13 +332,9 @@ def test_rules_seeded_by_another_request_meanwhile_are_kept_and_not_audited_agai
 
 
 def test_rules_seeded_by_the_batch_are_audited_once_each(world, audit):
-    from samhand.access.policy import grant_for
     from samhand.observations.escalation import _seed_rules_many
-    from samhand.pathways import services as pathways
 
-    actor, _grant = actor_and_grant(world.ltmv_nurse, world.patient_a)
-    pathways.start_pathway(actor, grant_for(world.ltmv_nurse, world.patient_a),
-                           world.patient_a, template_key="home_niv", entry="elective")
+    actor = _unseeded_pathway(world, "home_niv", "elective")
     watch = audit()
 
     got = _seed_rules_many(actor, [world.patient_a.pk])
