@@ -619,10 +619,12 @@ def missed_observations(now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     actor = Actor(client="system")
     raised = 0
-    tracked = _checklist_on_a_pathway()
-    for rules in EscalationSettings.objects.select_related("patient").filter(
-            patient__isnull=False).exclude(checklist_every_days=None, vitals_every_hours=None,
-                                           close_since=None):
+    watched = list(EscalationSettings.objects.select_related("patient").filter(
+        patient__isnull=False).exclude(checklist_every_days=None, vitals_every_hours=None,
+                                       close_since=None))
+    tracked = _checklist_on_a_pathway([r.patient_id for r in watched
+                                       if r.checklist_every_days])
+    for rules in watched:
         # Closer observation after a raised score (schedule.py) tightens the interval.
         vitals_hours = min(h for h in (rules.vitals_every_hours,
                                        rules.close_hours if rules.close_since else None,
@@ -652,15 +654,20 @@ def missed_observations(now: dt.datetime | None = None) -> int:
     return raised
 
 
-def _checklist_on_a_pathway() -> set[Any]:
-    """Patients whose 14-day checklist is a task series of an active pathway (COPD/heart
-    failure): the pathway's task, and its overdue alert, remind the unit already — a
-    missed-observation alert beside it would be the same reminder twice."""
+def _checklist_on_a_pathway(patient_ids: list[Any]) -> set[Any]:
+    """Of these patients, those whose 14-day checklist is a task series of an active
+    pathway (COPD/heart failure): the pathway's task, and its overdue alert, remind the
+    unit already — a missed-observation alert beside it would be the same reminder
+    twice. Only the patients with a checklist rule are asked (the task index by
+    patient), not every task in the database."""
+    if not patient_ids:
+        return set()
     from samhand.pathways.models import Pathway, Task
 
     from .services import CHECKLIST_TASK_KEYS
 
-    return set(Task.objects.filter(task_key__in=CHECKLIST_TASK_KEYS,
+    return set(Task.objects.filter(patient_id__in=patient_ids,
+                                   task_key__in=CHECKLIST_TASK_KEYS,
                                    pathway__status=Pathway.Status.ACTIVE)
                .values_list("patient_id", flat=True).distinct())
 
