@@ -21,6 +21,7 @@ answers as a duplicate with the first acknowledgement: delivered exactly once.
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import json
 import logging
 import random
@@ -180,6 +181,11 @@ def http_transport(out: OutboundMessage, body: bytes) -> Answer:
         return Answer(exc.code, exc.read() or b"", error=f"HTTP {exc.code}")
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         return Answer(0, error=str(getattr(exc, "reason", exc))[:500])
+    except http.client.HTTPException as exc:
+        # The answer broke off (a receiver killed while answering: IncompleteRead, a bad
+        # status line). The message may have been applied; it is sent again with the same
+        # MessageHeader.id and the receiver answers the duplicate with its first receipt.
+        return Answer(0, error=f"the answer broke off ({type(exc).__name__}: {exc})"[:500])
 
 
 def _claim(now: dt.datetime, limit: int) -> list[tuple[OutboundMessage, bytes]]:
@@ -278,7 +284,14 @@ def send_due(*, limit: int = 50, transport: Transport = http_transport,
     """One round of the worker. Returns counts by resulting status."""
     counts: dict[str, int] = {}
     for out, body in _claim(now or timezone.now(), limit):
-        answer = transport(out, body)
+        try:
+            answer = transport(out, body)
+        except Exception as exc:  # one message must not stop the round
+            # A fault in sending one message leaves it "not reached", to be tried again;
+            # the claim is committed, so without this the row would wait for the resend
+            # time and the worker process would die with the rest of the round.
+            logger.exception("sending %s failed", out.header_id)
+            answer = Answer(0, error=f"{type(exc).__name__}: {exc}"[:500])
         status = _after_send(out.pk, answer, timezone.now() if now is None else now)
         counts[status] = counts.get(status, 0) + 1
     return counts

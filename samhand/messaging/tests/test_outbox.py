@@ -207,3 +207,81 @@ def test_a_reply_repeats_earlier_text_and_only_the_ids_of_earlier_attachments(wo
     prov = message.current_provenance()
     assert prov["entity"][0] == {"role": "revision",
                                  "what": {"reference": f"MessageHeader/{first.header_id}"}}
+
+
+@pytest.fixture
+def breaking_receiver():
+    """A real HTTP endpoint that reads the request and answers 200 with a Content-Length,
+    then closes the connection before the body: a receiver killed while answering."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    seen = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += conn.recv(65536)
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                                  if line.lower().startswith(b"content-length")))
+                while len(body) < length:
+                    body += conn.recv(65536)
+                seen.append(body)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/fhir+json\r\n"
+                             b"Content-Length: 3310\r\n\r\n")
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/fhir/$process-message", seen
+    server.close()
+
+
+def test_an_answer_that_breaks_off_is_not_reached_and_the_message_is_sent_again(
+        world, pair, breaking_receiver):
+    from samhand.messaging.outbox import http_transport
+
+    hosp, muni = pair
+    url, seen = breaking_receiver
+    muni.endpoint_url = url
+    muni.save()
+    care = _send(world, hosp, muni)
+    start = timezone.now()
+    assert send_due(transport=http_transport, now=start) == {"pending": 1}
+    out = OutboundMessage.objects.get()
+    assert len(seen) == 1 and out.status == "pending" and "broke off" in out.last_error
+    assert out.next_attempt_at <= start + dt.timedelta(seconds=5)
+    send_due(transport=client_transport, now=start + dt.timedelta(seconds=5))
+    out = OutboundMessage.objects.get()
+    assert out.status == "delivered" and out.header_id == care.header_id
+    assert out.attempts == 2
+
+
+def test_a_fault_in_sending_one_message_does_not_stop_the_round(world, pair):
+    hosp, muni = pair
+    patient = danish_patient(world)
+
+    def send(text):
+        return send_care_communication(
+            patient=patient, sender=hosp, receiver=muni, actor=Actor(user=world.ltmv_nurse),
+            author_name="Lise Lunde", author_phone="77 00 10 00", text=text,
+            category="nursing", topic="Sårstell")
+    first, second = send("Første"), send("Andre")
+
+    def transport(out, body):
+        if out.header_id == first.header_id:
+            raise RuntimeError("a fault in the transport")
+        return client_transport(out, body)
+    assert send_due(transport=transport) == {"pending": 1, "delivered": 1}
+    by_header = {o.header_id: o for o in OutboundMessage.objects.all()}
+    assert by_header[second.header_id].status == "delivered"
+    assert by_header[first.header_id].status == "pending"
+    assert "RuntimeError" in by_header[first.header_id].last_error

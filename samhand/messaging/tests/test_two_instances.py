@@ -93,6 +93,12 @@ class Instance:
              "--batch", "100"], env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL,
             stderr=(self.var / "worker.log").open("ab"))
 
+    def assert_worker_alive(self) -> None:
+        """A dead worker leaves every message waiting: fail at once, with its log."""
+        if self.worker is not None and self.worker.poll() is not None:
+            log = (self.var / "worker.log").read_text(errors="replace")[-4000:]
+            raise AssertionError(f"{self.name}'s worker died ({self.worker.returncode}):\n{log}")
+
     def stop(self) -> None:
         self.kill_server()
         if self.worker is not None:
@@ -121,6 +127,7 @@ def instances(tmp_path):
 def _wait(inst: Instance, done: Any, timeout: float = 120) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
+        inst.assert_worker_alive()
         state = inst.run("status")
         if done(state) or time.monotonic() > deadline:
             return state
@@ -169,6 +176,7 @@ def test_nothing_lost_nothing_twice_when_the_receiver_is_killed(instances):
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
         time.sleep(rng.uniform(0.5, 3.0))
+        hospital.assert_worker_alive()
         state = hospital.run("status")
         if state["outbox"].get("delivered", 0) >= count:
             break

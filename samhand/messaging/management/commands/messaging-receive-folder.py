@@ -16,17 +16,19 @@ each message still gets its own answer, and a message that fails only fails itse
 from __future__ import annotations
 
 import json
+import logging
 import os
-import time
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from samhand.lib.worker import run_rounds
 from samhand.messaging.models import Transmission
 from samhand.messaging.receive import receive_many
 
 BATCH_SIZE = 100
+logger = logging.getLogger("samhand.messaging")
 
 
 def process_folder(root: Path, batch_size: int = BATCH_SIZE) -> int:
@@ -63,10 +65,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         root = Path(options["directory"])
-        while True:
+
+        def step() -> bool:
             count = process_folder(root, options["batch"])
             if count and options["verbosity"] > 0:
                 self.stdout.write(f"received {count}")
-            if options["once"]:
-                return
-            time.sleep(options["interval"])
+            return False  # files arrive at their own pace: look again after the interval
+
+        run_rounds(step, interval=options["interval"], once=options["once"], logger=logger,
+                   name="messaging-receive-folder")

@@ -7,13 +7,12 @@
 from __future__ import annotations
 
 import logging
-import signal
 import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import DatabaseError, close_old_connections
 
+from samhand.lib.worker import run_rounds
 from samhand.messaging.outbox import overdue_admission_notices, send_due
 
 logger = logging.getLogger("samhand.messaging")
@@ -29,33 +28,16 @@ class Command(BaseCommand):
         parser.add_argument("--batch", type=int, default=50)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        stop = {"now": False}
+        last_sweep = [0.0]
 
-        def halt(*_args: Any) -> None:
-            stop["now"] = True
-
-        signal.signal(signal.SIGTERM, halt)
-        signal.signal(signal.SIGINT, halt)
-        last_sweep = 0.0
-        while not stop["now"]:
-            try:
-                counts = send_due(limit=options["batch"])
-                if time.monotonic() - last_sweep > 60:
-                    overdue_admission_notices()
-                    last_sweep = time.monotonic()
-            except DatabaseError:
-                # The database is busy or away (SQLite lock, a PostgreSQL restart): the
-                # attempt was not committed, so nothing is lost; try again shortly.
-                logger.exception("outbox round failed; retrying")
-                close_old_connections()
-                counts = {}
-                if options["once"]:
-                    raise
-                time.sleep(options["interval"])
-                continue
+        def step() -> bool:
+            counts = send_due(limit=options["batch"])
+            if time.monotonic() - last_sweep[0] > 60:
+                overdue_admission_notices()
+                last_sweep[0] = time.monotonic()
             if counts and options["verbosity"] > 1:
                 self.stdout.write(str(counts))
-            if options["once"]:
-                break
-            if not counts:
-                time.sleep(options["interval"])
+            return bool(counts)
+
+        run_rounds(step, interval=options["interval"], once=options["once"], logger=logger,
+                   name="messaging-send")

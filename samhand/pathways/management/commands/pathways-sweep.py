@@ -5,12 +5,15 @@ raises its alert once, however often the sweep runs."""
 
 from __future__ import annotations
 
-import time
+import logging
 from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from samhand.lib.worker import run_rounds
 from samhand.pathways.services import sweep
+
+logger = logging.getLogger("samhand.pathways")
 
 
 class Command(BaseCommand):
@@ -21,9 +24,9 @@ class Command(BaseCommand):
                             help="repeat every N seconds (0: run once)")
 
     def handle(self, *args: Any, every: int = 0, **options: Any) -> None:
-        while True:
+        def step() -> bool:
             counts = sweep()
             self.stdout.write(" ".join(f"{k}={v}" for k, v in counts.items()))
-            if not every:
-                return
-            time.sleep(every)
+            return False
+
+        run_rounds(step, interval=every, once=not every, logger=logger, name="pathways-sweep")
