@@ -33,8 +33,12 @@ class Command(BaseCommand):
         def step() -> bool:
             counts = send_due(limit=options["batch"])
             if time.monotonic() - last_sweep[0] > 60:
-                overdue_admission_notices()
                 last_sweep[0] = time.monotonic()
+                try:
+                    overdue_admission_notices()
+                except Exception:
+                    # Its own failure must not hold up sending: tried again in a minute.
+                    logger.exception("the overdue admission-notice sweep failed")
             if counts and options["verbosity"] > 1:
                 self.stdout.write(str(counts))
             return bool(counts)
