@@ -93,6 +93,42 @@ def test_a_wrong_cpr_is_refused_with_the_identifier_path():
         "MSG_Datatype_Wrong"]
 
 
+def _set_in_resource(kind, key, value):
+    def change(data):
+        for entry in data["entry"]:
+            if entry["resource"]["resourceType"] == kind:
+                entry["resource"][key] = value
+    return change
+
+
+def test_a_reference_not_carried_in_the_bundle_is_refused_with_its_path():
+    data = load("Bundle-R-Tek-B-82875f08-4b9e-4a23-b81a-e23ec1251334.json")
+    index = next(i for i, e in enumerate(data["entry"])
+                 if e["resource"]["resourceType"] == "Communication")
+    problems = _mutated("Bundle-R-Tek-B-82875f08-4b9e-4a23-b81a-e23ec1251334.json",
+                        _set_in_resource("Communication", "subject",
+                                         {"reference": "Patient/not-in-the-bundle"}))
+    assert [(p.path, p.code) for p in problems] == [
+        (f"Bundle.entry[{index}].resource.subject", "MSG_RESOURCE_REQUIRED")]
+
+
+def test_structural_fhir_errors_name_their_element_every_time():
+    """fhir.resources' answer, element by element, is the same on every message (the
+    class lookups it repeats for every entry are kept after the first)."""
+    name = "HospitalNotification_Ex_STIN_A.json"
+    index = next(i for i, e in enumerate(load(name)["entry"])
+                 if e["resource"]["resourceType"] == "Patient")
+
+    def broken(data):
+        _set_in_resource("Patient", "gender", 5)(data)
+        _set_in_resource("Patient", "shoeSize", 44)(data)
+    answers = [[(p.path, p.code) for p in _mutated(name, broken)] for _ in range(3)]
+    assert answers[0] == answers[1] == answers[2]
+    assert (f"Bundle.entry[{index}].resource.gender", "MSG_BAD_SYNTAX") in answers[0]
+    assert (f"Bundle.entry[{index}].resource.shoeSize", "MSG_BAD_SYNTAX") in answers[0]
+    assert _mutated(name, lambda data: None) == []
+
+
 def test_an_organisation_without_gln_is_refused():
     def no_gln(data):
         for entry in data["entry"]:
