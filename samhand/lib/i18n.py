@@ -19,10 +19,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.utils import translation
 from django.utils.translation import get_language, gettext
-
-LANGUAGES = ("nb", "en", "da")
 
 
 class Choice(str):
@@ -73,10 +72,10 @@ def render(source: dict[str, Any] | None, fallback: str) -> str:
 
 
 def in_languages(text: Text) -> dict[str, str]:
-    """The sentence said in each of samhand's languages (for rows whose readers choose
-    among stored words, such as a task's `titles`)."""
+    """The sentence said in each of samhand's languages (settings.LANGUAGES), for rows
+    whose readers choose among stored words, such as a task's `titles`."""
     out = {}
-    for language in LANGUAGES:
+    for language, _name in settings.LANGUAGES:
         with translation.override(language):
             out[language] = render(text.as_json(), str(text))
     return out

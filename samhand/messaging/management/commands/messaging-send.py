@@ -28,12 +28,13 @@ class Command(BaseCommand):
         parser.add_argument("--batch", type=int, default=50)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        last_sweep = [0.0]
+        last_sweep = 0.0
 
         def step() -> bool:
+            nonlocal last_sweep
             counts = send_due(limit=options["batch"])
-            if time.monotonic() - last_sweep[0] > 60:
-                last_sweep[0] = time.monotonic()
+            if time.monotonic() - last_sweep > 60:
+                last_sweep = time.monotonic()
                 try:
                     overdue_admission_notices()
                 except Exception:
