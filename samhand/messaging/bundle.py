@@ -299,23 +299,16 @@ _FHIR_VALIDATOR: Any = None
 
 
 def _fhir_bundle_model() -> Any:
-    """fhir.resources' Bundle model, made ready on first use.
-
-    fhir_core (1.1) imports a resource's class by its dotted name for every entry of
-    every Bundle (`import_string` in fhir_core.types), an eighth of the time validating
-    a message takes. The import is the same every time, so its answer is kept: the same
-    function with a cache, put where fhir_core looks it up. Where fhir_core no longer
-    has that name, nothing is changed."""
+    """fhir.resources' Bundle model, made ready on first use: with fhir_core's checks
+    that run on every element replaced by equivalent ones that work out what they need
+    once per class (`fhir_speedups`, three fifths of the time validating takes)."""
     global _FHIR_VALIDATOR
     if _FHIR_VALIDATOR is None:
-        import functools
-
-        import fhir_core.types
         from fhir.resources.R4B.bundle import Bundle as FhirBundle
 
-        found = getattr(fhir_core.types, "import_string", None)
-        if callable(found) and not hasattr(found, "cache_info"):
-            fhir_core.types.import_string = functools.cache(found)
+        from . import fhir_speedups
+
+        fhir_speedups.install()
         _FHIR_VALIDATOR = FhirBundle
     return _FHIR_VALIDATOR
 
