@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
@@ -11,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from samhand.audit.models import AuditEvent
-from samhand.audit.services import Actor, record
+from samhand.audit.services import Actor, Entry, record, record_many
 from samhand.lib.errors import Conflict, DomainError
 from samhand.lib.i18n import Text
 from samhand.orgs.models import Organisation
@@ -28,6 +29,32 @@ def _actor(actor: Actor | Any | None) -> Actor:
     if isinstance(actor, Actor):
         return actor
     return Actor(user=actor)
+
+
+def new_alert(
+    *,
+    patient: Patient,
+    organisation: Organisation,
+    kind: str,
+    episode_key: str,
+    text: str | Text,
+    severity: str = Alert.Severity.WARNING,
+    role: str = "",
+    due_at: dt.datetime | None = None,
+    source: str = "",
+    escalated_from: Alert | None = None,
+    escalation_level: int = 0,
+) -> Alert:
+    """The unsaved alert `raise_alert` inserts, its severity and text checked."""
+    if severity not in Alert.SEVERITY_RANK:
+        raise DomainError(_("Unknown alert severity."), code="alert_severity", field="severity")
+    if not text.strip():
+        raise DomainError(_("An alert needs a text."), code="alert_text", field="text")
+    return Alert(patient=patient, organisation=organisation, kind=kind, severity=severity,
+                 text=str(text), episode_key=episode_key, role=role, due_at=due_at,
+                 source=source, escalated_from=escalated_from,
+                 escalation_level=escalation_level,
+                 text_source=text.as_json() if isinstance(text, Text) else {})
 
 
 def raise_alert(
@@ -50,15 +77,10 @@ def raise_alert(
     While an open alert with the same `episode_key` exists for the patient, that one is
     returned (created=False) and nothing changes: a sweep or a re-sent message never
     raises the same alert twice."""
-    if severity not in Alert.SEVERITY_RANK:
-        raise DomainError(_("Unknown alert severity."), code="alert_severity", field="severity")
-    if not text.strip():
-        raise DomainError(_("An alert needs a text."), code="alert_text", field="text")
-    alert = Alert(patient=patient, organisation=organisation, kind=kind, severity=severity,
-                  text=str(text), episode_key=episode_key, role=role, due_at=due_at,
-                  source=source, escalated_from=escalated_from,
-                  escalation_level=escalation_level,
-                  text_source=text.as_json() if isinstance(text, Text) else {})
+    alert = new_alert(patient=patient, organisation=organisation, kind=kind,
+                      episode_key=episode_key, text=text, severity=severity, role=role,
+                      due_at=due_at, source=source, escalated_from=escalated_from,
+                      escalation_level=escalation_level)
     # The row and its audit row apply whole: in the caller's transaction, or in one of
     # their own (no savepoint: the insert does not fail on an open episode).
     whole = (contextlib.nullcontext() if transaction.get_connection().in_atomic_block
@@ -109,6 +131,52 @@ def _insert_unless_open(alert: Alert) -> bool:
         alert._state.adding = False
         alert._state.db = connection.alias
     return inserted
+
+
+# The same as INSERT_UNLESS_OPEN_SQL for many rows at once: one array per column
+# (PostgreSQL), in the model's column order (a test ties the two together).
+INSERT_MANY_UNLESS_OPEN_SQL = (
+    'INSERT INTO "alerts_alert" ("id", "patient_id", "organisation_id", "role", "kind", '
+    '"severity", "text", "episode_key", "source", "raised_at", "due_at", "acknowledged_at", '
+    '"acknowledged_by_id", "acknowledge_note", "closed_at", "closed_by_id", "close_note", '
+    '"escalation_level", "escalated_from_id", "text_source") '
+    "SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::uuid[], %s::varchar(32)[], "
+    "%s::varchar(40)[], %s::varchar(10)[], %s::text[], %s::varchar(200)[], "
+    "%s::varchar(200)[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[], "
+    "%s::uuid[], %s::text[], %s::timestamptz[], %s::uuid[], %s::text[], %s::smallint[], "
+    "%s::uuid[], %s::jsonb[]) "
+    'ON CONFLICT ("patient_id", "episode_key") WHERE "closed_at" IS NULL DO NOTHING '
+    'RETURNING "id"')
+
+
+def raise_new_alerts(alerts: Sequence[Alert], actor: Actor | Any | None = None) -> list[Alert]:
+    """Insert new alerts (from `new_alert`) together, each as `raise_alert` would: not
+    while an open alert of its patient and episode exists, also one earlier in the list.
+    The ones inserted are returned, and audited. One statement on PostgreSQL (a batch of
+    received messages raises its alerts at its end)."""
+    if not alerts:
+        return []
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        raised = [alert for alert in alerts if _insert_unless_open(alert)]
+    else:
+        fields = Alert._meta.concrete_fields
+        columns: list[list[Any]] = [[] for _f in fields]
+        for alert in alerts:
+            for column, f in zip(columns, fields, strict=True):
+                column.append(f.get_db_prep_save(f.pre_save(alert, True), connection=connection))
+        with connection.cursor() as cursor:
+            cursor.execute(INSERT_MANY_UNLESS_OPEN_SQL, columns)
+            inserted = {row[0] for row in cursor.fetchall()}
+        raised = [alert for alert in alerts if alert.pk in inserted]
+        for alert in raised:
+            alert._state.adding = False
+            alert._state.db = connection.alias
+    record_many(_actor(actor), [
+        Entry(code="samhand.alert.raised", action=A.CREATE, patient_id=alert.patient_id,
+              object_type="Flag", object_ids=[alert.pk], recipient=alert.organisation)
+        for alert in raised])
+    return raised
 
 
 @transaction.atomic

@@ -135,8 +135,56 @@ def _facts(patient: Patient) -> PatientFacts | None:
     return current[1] if current is not None and current[0] == patient.pk else None
 
 
+# --------------------------------------------------------------------------- rows with the batch
+
+_may_wait: ContextVar[bool] = ContextVar("messaging_rows_may_wait", default=False)
+
+
+@contextmanager
+def rows_may_wait(allowed: bool) -> Iterator[None]:
+    """Inside (with `allowed`: the patient has no other message in the batch being
+    received, so nothing in the batch reads the patient's new rows back), the new
+    hospital stay and the alerts raised are stored with the batch at its end — the stays
+    by COPY, the alerts by one statement — instead of one statement each."""
+    token = _may_wait.set(allowed)
+    try:
+        yield
+    finally:
+        _may_wait.reset(token)
+
+
+def store_with_batch(row: Any) -> bool:
+    """Keep the new row for the end of the batch, where allowed (True); else the caller
+    saves it now."""
+    from .receive import store_later
+
+    return _may_wait.get() and store_later(row)
+
+
+def store_together(model: type, rows: list[Any]) -> bool:
+    """At the end of a batch: store kept rows that need more than an INSERT — alerts,
+    each unless an open alert of its episode exists, audited (True); False for others."""
+    alert = _service("samhand.alerts.models", "Alert")
+    raise_new_alerts = _service("samhand.alerts.services", "raise_new_alerts")
+    if alert is None or model is not alert or raise_new_alerts is None:
+        return False
+    from .receive import SYSTEM_ACTOR
+
+    raise_new_alerts(rows, SYSTEM_ACTOR)
+    return True
+
+
 def _raise(patient: Patient, organisation: Organisation, *, kind: str, episode_key: str,
            text: str | Text, actor: Actor, severity: str = "warning") -> None:
+    from .receive import SYSTEM_ACTOR
+
+    new_alert = _service("samhand.alerts.services", "new_alert")
+    if new_alert is not None and actor == SYSTEM_ACTOR and _may_wait.get():
+        alert = new_alert(patient=patient, organisation=organisation, kind=kind,
+                          episode_key=episode_key, text=text, severity=severity,
+                          source="messaging")
+        if store_with_batch(alert):
+            return
     raise_alert = _service("samhand.alerts.services", "raise_alert")
     if raise_alert is None:
         logger.info("alerts not available: %s for patient %s not raised", kind, patient.pk)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -280,6 +281,8 @@ class Lookups:
             key: next((p for p in ordered if p.national_id in ids), None)
             for key, ids in wanted.items()}
         self._patient_ids = [p.pk for p in ordered]
+        counts = Counter(p.pk for p in self._patients.values() if p is not None)
+        self._alone = {pk for pk, n in counts.items() if n == 1}
         self._facts: dict[Any, Any] | None = None
 
     def take_facts(self, patient: Patient) -> Any:
@@ -298,6 +301,11 @@ class Lookups:
             for pk, facts in self._facts.items():
                 facts.stays = stays[pk]
         return self._facts.pop(patient.pk, None)
+
+    def alone(self, patient: Patient) -> bool:
+        """Whether the patient's message is the only one of the batch about the patient
+        (nothing else in the batch reads the rows it adds)."""
+        return patient.pk in self._alone
 
     def parties(self, message: Message) -> tuple[Partner | None, Partner | None]:
         key = (tuple(sorted(fhirmsg.identifiers(message.primary_receiver()).items())),
@@ -506,10 +514,17 @@ def _receive_batch_storing(items: Sequence[_Item], later: list[models.Model], *,
                                  patient_id=inbound.patient_id, object_type="MessageHeader",
                                  object_ids=[inbound.header_id], organisation=organisation,
                                  recipient=organisation))
-    _store(InboundMessage, inbounds)
+    # In MessageHeader.id order: two receivers given overlapping batches (a resend while
+    # the first copy is in flight) take the unique index's entries in the same order, so
+    # the later one waits for the other's COMMIT and answers duplicates, never deadlocks.
+    _store(InboundMessage, sorted(inbounds, key=lambda inbound: inbound.header_id))
     _store(Transmission, transmissions)
+    from . import effects
+
     for model in dict.fromkeys(type(row) for row in later):
-        _store(model, [row for row in later if type(row) is model])
+        rows = [row for row in later if type(row) is model]
+        if not effects.store_together(model, rows):
+            _store(model, rows)
     record_many(SYSTEM_ACTOR, entries)
     return replies, again
 
@@ -617,7 +632,8 @@ def apply(message: Message, inbound: InboundMessage, receiver: Partner,
             inbound.patient = patient
             from . import effects
 
-            with effects.known(patient, lookups.take_facts(patient)):
+            with effects.known(patient, lookups.take_facts(patient)), \
+                    effects.rows_may_wait(lookups.alone(patient)):
                 apply_notification(message, inbound, patient, receiver)
     elif message.event == Event.CARE_COMMUNICATION:
         from .threads import apply_care_communication

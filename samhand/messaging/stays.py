@@ -91,7 +91,8 @@ def apply_notification(message: Message, inbound: InboundMessage, patient: Patie
         stay.leave_started_at = None
     stay.history = [*stay.history, entry]
     if stay._state.adding:
-        insert(stay)  # one compiled INSERT for every new stay
+        if not effects.store_with_batch(stay):
+            insert(stay)  # one compiled INSERT for every new stay
     else:
         stay.save()
     _effects(patient, stay, before, code)

@@ -112,3 +112,50 @@ def test_the_fixed_insert_names_every_column_of_the_alert_table_in_order():
     assert Alert._meta.db_table == "alerts_alert"
     assert ", ".join(f'"{c}"' for c in INSERT_UNLESS_OPEN_COLUMNS) in INSERT_UNLESS_OPEN_SQL
     assert INSERT_UNLESS_OPEN_SQL.count("%s") == len(INSERT_UNLESS_OPEN_COLUMNS)
+
+
+def _new(world, patient, key, unit=None):
+    from samhand.alerts.services import new_alert
+
+    return new_alert(patient=patient, organisation=unit or world.hn_a, kind="admission",
+                     episode_key=key, text="Innlagt", severity="urgent", source="messaging")
+
+
+def test_new_alerts_raised_together_are_each_raised_once_per_open_episode_and_audited(world):
+    """As raise_alert for each: not while an open alert of the episode exists (raised
+    before, or earlier in the same list); the ones inserted are audited, once."""
+    from samhand.alerts.services import raise_new_alerts
+    from samhand.audit.models import AuditEvent
+    from samhand.audit.services import verify_chain
+
+    open_before, _created = _raise(world, key="stay:1")
+    alerts = [_new(world, world.patient_a, "stay:1"),            # open already
+              _new(world, world.patient_a, "stay:2"),            # new
+              _new(world, world.patient_a, "stay:2", world.hn_b),  # same episode, again
+              _new(world, world.patient_b, "stay:1")]            # another patient's
+    raised = raise_new_alerts(alerts, world.home_nurse_a)
+
+    assert [a.pk for a in raised] == [alerts[1].pk, alerts[3].pk]
+    assert set(Alert.objects.open().values_list("pk", flat=True)) == {
+        open_before.pk, alerts[1].pk, alerts[3].pk}
+    assert Alert.objects.get(pk=alerts[1].pk).organisation == world.hn_a
+    audited = AuditEvent.objects.filter(code="samhand.alert.raised")
+    assert sorted(str(i) for e in audited for i in e.object_ids) == sorted(
+        str(a.pk) for a in (open_before, *raised))
+    assert verify_chain().ok
+
+
+def test_the_fixed_many_row_insert_names_every_column_with_its_type_in_order():
+    from django.db import connection
+
+    from samhand.alerts.services import INSERT_MANY_UNLESS_OPEN_SQL, INSERT_UNLESS_OPEN_COLUMNS
+
+    columns = ", ".join(f'"{c}"' for c in INSERT_UNLESS_OPEN_COLUMNS)
+    assert columns in INSERT_MANY_UNLESS_OPEN_SQL
+    casts = INSERT_MANY_UNLESS_OPEN_SQL.split("unnest(")[1].split(") ON CONFLICT")[0]
+    types = [cast.strip().removeprefix("%s::").removesuffix("[]") for cast in casts.split(", ")]
+    if connection.vendor == "postgresql":
+        aliases = {"timestamp with time zone": "timestamptz"}
+        assert types == [aliases.get(t, t) for t in (
+            f.db_type(connection) for f in Alert._meta.concrete_fields)]
+    assert len(types) == len(INSERT_UNLESS_OPEN_COLUMNS)
