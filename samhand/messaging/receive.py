@@ -517,7 +517,8 @@ def _receive_batch_storing(items: Sequence[_Item], later: list[models.Model], *,
     # In MessageHeader.id order: two receivers given overlapping batches (a resend while
     # the first copy is in flight) take the unique index's entries in the same order, so
     # the later one waits for the other's COMMIT and answers duplicates, never deadlocks.
-    _store(InboundMessage, sorted(inbounds, key=lambda inbound: inbound.header_id))
+    inbounds.sort(key=lambda inbound: inbound.header_id)
+    _store(InboundMessage, inbounds)
     _store(Transmission, transmissions)
     from . import effects
 
