@@ -165,7 +165,13 @@ def raise_new_alerts(alerts: Sequence[Alert], actor: Actor | Any | None = None) 
         for alert in alerts:
             for column, f in zip(columns, fields, strict=True):
                 column.append(f.get_db_prep_save(f.pre_save(alert, True), connection=connection))
-        with connection.cursor() as cursor:
+        import psycopg
+
+        # Bound on the server (Django's cursors quote every value into the text in
+        # Python: the dearest part of storing a batch's alerts); Django's error wrapper
+        # still turns a unique violation into an IntegrityError.
+        with connection.cursor() as wrapper, connection.wrap_database_errors, \
+                psycopg.Cursor(wrapper.cursor.connection) as cursor:
             cursor.execute(INSERT_MANY_UNLESS_OPEN_SQL, columns)
             inserted = {row[0] for row in cursor.fetchall()}
         raised = [alert for alert in alerts if alert.pk in inserted]
