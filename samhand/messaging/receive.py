@@ -284,6 +284,8 @@ class Lookups:
         counts = Counter(p.pk for p in self._patients.values() if p is not None)
         self._alone = {pk for pk, n in counts.items() if n == 1}
         self._facts: dict[Any, Any] | None = None
+        self._messages = messages
+        self._new_threads: set[str] | None = None
 
     def take_facts(self, patient: Patient) -> Any:
         """What the effects of the patient's message read (`effects.PatientFacts`, with
@@ -301,6 +303,20 @@ class Lookups:
             for pk, facts in self._facts.items():
                 facts.stays = stays[pk]
         return self._facts.pop(patient.pk, None)
+
+    def new_thread(self, message: Message) -> bool:
+        """Whether the message's thread (CareCommunication and the PLO flows) is unknown
+        and no other message of the batch is in it: read for the batch at the first call."""
+        from .models import CareThread
+        from .threads import thread_key
+
+        if self._new_threads is None:
+            keys = Counter(thread_key(m.focus() or {}) for m in self._messages
+                           if m.event == Event.CARE_COMMUNICATION or m.event in codes.PLO_EVENTS)
+            known = set(CareThread.objects.filter(thread_key__in=list(keys))
+                        .values_list("thread_key", flat=True)) if keys else set()
+            self._new_threads = {key for key, n in keys.items() if n == 1 and key not in known}
+        return thread_key(message.focus() or {}) in self._new_threads
 
     def alone(self, patient: Patient) -> bool:
         """Whether the patient's message is the only one of the batch about the patient
@@ -640,7 +656,8 @@ def apply(message: Message, inbound: InboundMessage, receiver: Partner,
         from .threads import apply_care_communication
 
         inbound.patient = patient
-        apply_care_communication(message, inbound, patient, receiver)
+        apply_care_communication(message, inbound, patient, receiver,
+                                 new_thread=lookups.new_thread(message))
     elif message.event in codes.PLO_EVENTS:
         from .plo import apply_plo
 

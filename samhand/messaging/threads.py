@@ -80,7 +80,7 @@ def read_segments(message: Message, comm: dict[str, Any]) -> list[dict[str, Any]
     return out
 
 
-def _thread_key(comm: dict[str, Any]) -> str:
+def thread_key(comm: dict[str, Any]) -> str:
     for ident in comm.get("identifier") or []:
         if isinstance(ident, dict) and ident.get("value"):
             return str(ident["value"])[:100]
@@ -148,20 +148,27 @@ def _upsert_thread(thread: CareThread) -> bool:
 
 
 def apply_care_communication(message: Message, inbound: InboundMessage,
-                             patient: Patient | None, receiver: Partner) -> CareMessage:
+                             patient: Patient | None, receiver: Partner, *,
+                             new_thread: bool = False) -> CareMessage:
+    """`new_thread`: the batch being received found no thread with this message's key and
+    has no other message in it: the new thread is stored with the batch at its end (a
+    thread made meanwhile by another receiver fails the batch, which is received again
+    and finds it)."""
     comm = message.focus() or {}
     category = ""
     for cat in comm.get("category") or []:
         for coding in (cat or {}).get("coding") or []:
             category = str(coding.get("code") or "")
     topic = str((comm.get("topic") or {}).get("text") or "")[:200]
-    key = _thread_key(comm)
+    key = thread_key(comm)
     sent_at = _when((message.current_provenance() or {}).get("occurredDateTime")) \
         or timezone.now()
     thread = CareThread(thread_key=key, patient=patient, category=category, topic=topic,
                         priority=str(comm.get("priority") or ""), counterpart=inbound.sender,
                         local=receiver, last_message_at=sent_at)
-    if not _upsert_thread(thread):
+    if new_thread and store_later(thread):
+        pass
+    elif not _upsert_thread(thread):
         # A reply in a known thread: the row as the upsert left it (locked by it).
         thread = CareThread.objects.get(pk=thread.pk)
     sender = message.sender()
