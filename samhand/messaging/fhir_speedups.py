@@ -153,7 +153,7 @@ def reject_null_complex_elements(cls: type, data: Any) -> Any:
 
 _MISSING: Any = object()
 _REQUIRED: dict[type, tuple[tuple[str, str | None, Any], ...]] = {}
-_CHOICES: dict[type, tuple[tuple[tuple[str, ...], bool], ...]] = {}
+_CHOICES: dict[type, Any] = {}
 
 
 def _required(model: Any) -> tuple[tuple[str, str | None, Any], ...]:
@@ -200,34 +200,56 @@ def validate_required_primitives(self: Any) -> None:
         raise ValidationError.from_exception_data(type(self).__name__, errors)
 
 
-def _choices(model: Any) -> tuple[tuple[tuple[str, ...], bool], ...]:
+_Choices = tuple[tuple[tuple[tuple[str, ...], bool], ...], dict[str, int] | None]
+
+
+def _choices(model: Any) -> _Choices:
+    """The class's choice groups (fields, required), and which group each field is in —
+    None where a field of a group has a default other than None (then every field of
+    the group is looked at, as fhir_core does; in R4B none has)."""
     cls = type(model)
     plan = _CHOICES.get(cls)
     if plan is None:
         groups = []
-        for prefix, fields in model.get_one_of_many_fields().items():
+        group_of: dict[str, int] | None = {}
+        for index, (prefix, fields) in enumerate(model.get_one_of_many_fields().items()):
             extra = cls.model_fields[fields[0]].json_schema_extra
             assert extra["one_of_many"] == prefix
             groups.append((tuple(fields), extra["one_of_many_required"] is True))
-        plan = tuple(groups)
+            for name in fields:
+                if group_of is not None and cls.model_fields[name].default is None:
+                    group_of[name] = index
+                else:
+                    group_of = None
+        plan = (tuple(groups), group_of)
         _CHOICES[cls] = plan
     return plan
 
 
 def validate_one_of_many(self: Any) -> None:
     """As fhir_core's `_validate_one_of_many`: a choice element (`value[x]`) has at most
-    one of its types, and one when it is required."""
+    one of its types, and one when it is required. Only the fields the element was given
+    are looked at (the others hold their default, None), not each of the ~50 types an
+    extension's value may have."""
     plan = _CHOICES.get(type(self))
     if plan is None:
         plan = _choices(self)
-    for fields, required in plan:
-        found = False
-        for field in fields:
-            if getattr(self, field, None) is not None:
-                if found:
-                    raise ValueError("Any of one field value is expected from "
-                                     f"this list {list(fields)}, but got multiple!")
-                found = True
+    groups, group_of = plan
+    if not groups:
+        return
+    counts = [0] * len(groups)
+    if group_of is not None:
+        for name in self.__pydantic_fields_set__:
+            index = group_of.get(name)
+            if index is not None and getattr(self, name, None) is not None:
+                counts[index] += 1
+    else:
+        for index, (fields, _required) in enumerate(groups):
+            counts[index] = sum(getattr(self, name, None) is not None for name in fields)
+    for (fields, required), found in zip(groups, counts, strict=True):
+        if found > 1:
+            raise ValueError("Any of one field value is expected from "
+                             f"this list {list(fields)}, but got multiple!")
         if required and not found:
             raise ValueError(f"Expect any of field value from this list {list(fields)}.")
 
