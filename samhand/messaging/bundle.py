@@ -64,6 +64,9 @@ class Message:
 
     bundle: dict[str, Any]
     resources: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    # Set by `parse` when the text escapes a character no database text can hold (NUL,
+    # or half of a surrogate pair): `check` then looks for the element that holds one.
+    may_hold_unstorable: bool = False
     # Read once from the Bundle, as `resources` is: a Message is a view of a Bundle that
     # is not changed after it is made (the checks ask for these dozens of times).
     _entries: list[Any] = field(init=False, repr=False, compare=False)
@@ -217,7 +220,7 @@ def identifiers(resource: dict[str, Any] | None) -> dict[str, str]:
 def parse(raw: bytes | str) -> Message:
     """Read a message. Raises Unreadable when no MessageHeader id can be read."""
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_not_a_json_number)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Unreadable(Problem("Bundle", "MSG_CANT_PARSE_CONTENT",
                                  f"The message is not valid JSON: {exc}",
@@ -225,7 +228,8 @@ def parse(raw: bytes | str) -> Message:
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         raise Unreadable(Problem("Bundle", "MSG_UNKNOWN_TYPE",
                                  "The message is not a FHIR Bundle.", "structure"))
-    message = Message(data)
+    message = Message(data, may_hold_unstorable=_UNSTORABLE_ESCAPE.search(
+        raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass")) is not None)
     if not message.header:
         raise Unreadable(Problem(element_path(0), "MSG_RESOURCE_REQUIRED",
                                  "The first entry of a message must be its MessageHeader.",
@@ -237,12 +241,25 @@ def parse(raw: bytes | str) -> Message:
     return message
 
 
+def _not_a_json_number(name: str) -> Any:
+    """Python's json reads NaN and Infinity, which JSON (and PostgreSQL) does not."""
+    raise ValueError(f"{name} is not a JSON number")
+
+
+# \u0000, or \uD800-\uDFFF: the escapes of characters that no database text holds
+# (PostgreSQL refuses both; a valid surrogate pair is read as one character). An
+# escaped backslash before "u0000" matches too: `check` then finds no such element.
+_UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+
+
 # --------------------------------------------------------------------------- checking
 
 def check(message: Message, *, max_attachment_bytes: int = 10 * 1024 * 1024,
           validate_fhir: bool = True) -> list[Problem]:
     """Every reason to reject the message; empty when it may be processed."""
     problems = list(_check_envelope(message))
+    if message.may_hold_unstorable:
+        problems.extend(_check_storable_text(message.bundle, "Bundle"))
     if validate_fhir:
         problems.extend(_check_fhir(message.bundle))
     if not message.header:
@@ -261,6 +278,38 @@ def check(message: Message, *, max_attachment_bytes: int = 10 * 1024 * 1024,
         problems.extend(_check_plo(message, max_attachment_bytes))
     problems.extend(_check_patient_identifiers(message))
     return _dedupe(problems)
+
+
+def _check_storable_text(value: Any, path: str) -> Iterator[Problem]:
+    """Every element whose text holds NUL or half of a surrogate pair: JSON allows them
+    escaped, but no database text can store them, so the message could never be kept."""
+    if isinstance(value, str):
+        if any(char == "\x00" or "\ud800" <= char <= "\udfff" for char in value):
+            yield Problem(path, "MSG_Datatype_Wrong",
+                          "The text holds a character that cannot be stored (NUL or half of "
+                          "a surrogate pair).", "value")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _check_storable_text(key, f"{path}.{storable(key)}")
+            yield from _check_storable_text(item, f"{path}.{storable(key)}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _check_storable_text(item, f"{path}[{index}]")
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(value: Any) -> Any:
+    """The value with NUL and halves of surrogate pairs replaced by U+FFFD, in every text
+    and key: what a refused message keeps of them (its bytes are kept as received)."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    return value
 
 
 def _dedupe(problems: Iterable[Problem]) -> list[Problem]:

@@ -17,6 +17,7 @@ Security: the caller's partner (from its API token) must be the message's sender
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections import Counter
@@ -257,8 +258,9 @@ def _keep(raw: bytes, via: str, outcome: str, bundle_id: str, header_id: str,
     """Keep what could not be processed, for the operator; never fails the answer."""
     try:
         Transmission.objects.create(raw=raw, via=via, outcome=outcome,
-                                    bundle_id=bundle_id[:64], header_id=header_id[:64],
-                                    problems=[p.as_dict() for p in problems])
+                                    bundle_id=fhirmsg.storable(bundle_id[:64]),
+                                    header_id=fhirmsg.storable(header_id[:64]),
+                                    problems=fhirmsg.storable([p.as_dict() for p in problems]))
     except DatabaseError:
         logger.exception("could not keep an unprocessed transmission")
 
@@ -388,6 +390,14 @@ def _national_ids(message: Message) -> list[str]:
     return []
 
 
+def _ids(message: Message) -> tuple[str, str]:
+    """(MessageHeader.id, Bundle.id) as stored: cut to the column, and storable."""
+    header_id, bundle_id = message.header_id[:64], message.bundle_id[:64]
+    if message.may_hold_unstorable:
+        return fhirmsg.storable(header_id), fhirmsg.storable(bundle_id)
+    return header_id, bundle_id
+
+
 # Rows that the messages of the batch being received add and nothing in the batch reads
 # back (a received CareMessage): stored at the end of the batch with its InboundMessages
 # (COPY on PostgreSQL) instead of one INSERT each. Rows of a message that fails are dropped
@@ -443,8 +453,8 @@ def _receive_batch_storing(items: Sequence[_Item], later: list[models.Model], *,
                            savepoints: bool) -> tuple[dict[int, Reply], list[_Item]]:
     """The batch inside its transaction: (answers by index, items to receive again).
     Without `savepoints`, a message that fails while applied raises _Redo."""
-    header_ids = {item.message.header_id[:64] for item in items}
-    bundle_ids = {item.message.bundle_id[:64] for item in items if item.message.bundle_id}
+    header_ids = {_ids(item.message)[0] for item in items}
+    bundle_ids = {_ids(item.message)[1] for item in items if item.message.bundle_id}
     known = {m.header_id: m for m in InboundMessage.objects.filter(header_id__in=header_ids)}
     bundles: dict[str, set[str]] = {}
     if bundle_ids:
@@ -459,7 +469,7 @@ def _receive_batch_storing(items: Sequence[_Item], later: list[models.Model], *,
     entries: list[Entry] = []
     for item in items:
         message, raw = item.message, item.raw
-        header_id, bundle_id = message.header_id[:64], message.bundle_id[:64]
+        header_id, bundle_id = _ids(message)
         at = now or timezone.now()
 
         def transmission(outcome: str, problems: Sequence[Problem] | list[dict[str, str]] = (),
@@ -616,9 +626,15 @@ def _accept(message: Message, problems: list[Problem], lookups: Lookups,
                                 "MSG_Receiver_Identifier_UNKNOWN",
                                 "The receiver is not an address of this system.", "not-found"))
     inbound = InboundMessage(
-        header_id=message.header_id[:64], bundle_id=message.bundle_id[:64],
+        header_id=_ids(message)[0], bundle_id=_ids(message)[1],
         event=message.event[:64], activity=message.current_activity()[:64],
         sender=sender, receiver=receiver, content=message.bundle, received_at=now)
+    if message.may_hold_unstorable:  # refused by `check` if it does: kept as it can be
+        inbound.content = fhirmsg.storable(message.bundle)
+        inbound.event, inbound.activity = (fhirmsg.storable(inbound.event),
+                                           fhirmsg.storable(inbound.activity))
+        problems = [dataclasses.replace(p, path=fhirmsg.storable(p.path),
+                                        text=fhirmsg.storable(p.text)) for p in problems]
     if problems:
         inbound.status = InboundMessage.Status.REJECTED
         inbound.problems = [p.as_dict() for p in problems]
@@ -631,6 +647,8 @@ def _accept(message: Message, problems: list[Problem], lookups: Lookups,
         outcome = Transmission.Outcome.PROCESSED
         apply(message, inbound, receiver, lookups)
     inbound.ack = _ack(message, inbound.ack_code, problems, _us(message, receiver))
+    if message.may_hold_unstorable:  # it names the message's MessageHeader.id
+        inbound.ack = fhirmsg.storable(inbound.ack)
     return Reply(200, inbound.ack, inbound.ack_code, outcome, message=inbound,
                  problems=problems), inbound
 
