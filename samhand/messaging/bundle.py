@@ -225,6 +225,10 @@ def parse(raw: bytes | str) -> Message:
         raise Unreadable(Problem("Bundle", "MSG_CANT_PARSE_CONTENT",
                                  f"The message is not valid JSON: {exc}",
                                  "structure")) from exc
+    except RecursionError as exc:
+        raise Unreadable(Problem("Bundle", "MSG_CANT_PARSE_CONTENT",
+                                 "The message is nested too deeply to read.",
+                                 "structure")) from exc
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         raise Unreadable(Problem("Bundle", "MSG_UNKNOWN_TYPE",
                                  "The message is not a FHIR Bundle.", "structure"))

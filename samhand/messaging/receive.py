@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -205,8 +206,12 @@ def receive_many(raws: Sequence[bytes], *, via: str = Transmission.Via.HTTP,
             replies[index] = settle_acknowledgement(message, raw, via=via)
             continue
         # Checking needs no database: done before the transaction opens.
-        todo.append(_Item(index, raw, message,
-                          fhirmsg.check(message, max_attachment_bytes=max_attachment_bytes())))
+        try:
+            problems = fhirmsg.check(message, max_attachment_bytes=max_attachment_bytes())
+        except RecursionError:
+            problems = [Problem("Bundle", "MSG_BAD_SYNTAX",
+                                "The message is nested too deeply to check.", "structure")]
+        todo.append(_Item(index, raw, message, problems))
     one = len(todo) == 1
     for attempt in range(2):
         if not todo:
@@ -630,11 +635,12 @@ def _accept(message: Message, problems: list[Problem], lookups: Lookups,
         event=message.event[:64], activity=message.current_activity()[:64],
         sender=sender, receiver=receiver, content=message.bundle, received_at=now)
     if message.may_hold_unstorable:  # refused by `check` if it does: kept as it can be
-        inbound.content = fhirmsg.storable(message.bundle)
         inbound.event, inbound.activity = (fhirmsg.storable(inbound.event),
                                            fhirmsg.storable(inbound.activity))
         problems = [dataclasses.replace(p, path=fhirmsg.storable(p.path),
                                         text=fhirmsg.storable(p.text)) for p in problems]
+    if problems:
+        inbound.content = _keepable(message)
     if problems:
         inbound.status = InboundMessage.Status.REJECTED
         inbound.problems = [p.as_dict() for p in problems]
@@ -651,6 +657,20 @@ def _accept(message: Message, problems: list[Problem], lookups: Lookups,
         inbound.ack = fhirmsg.storable(inbound.ack)
     return Reply(200, inbound.ack, inbound.ack_code, outcome, message=inbound,
                  problems=problems), inbound
+
+
+def _keepable(message: Message) -> dict[str, Any]:
+    """What a refused message keeps as parsed content: the Bundle, its unstorable text
+    replaced, or nothing where it is nested too deeply to be written out again (an
+    accepted message never is: FHIR validation refuses far shallower ones). The bytes
+    are kept as received either way (Transmission)."""
+    try:
+        content = fhirmsg.storable(message.bundle) if message.may_hold_unstorable \
+            else message.bundle
+        json.dumps(content)
+    except RecursionError:
+        return {}
+    return content
 
 
 def apply(message: Message, inbound: InboundMessage, receiver: Partner,

@@ -1,6 +1,7 @@
-"""Text that JSON allows but no database can store (NUL, half of a surrogate pair) and
-numbers that are not JSON (NaN): the message is refused and named, kept as received for
-the operator — and the other messages of its batch are received as if it were not there.
+"""Text that JSON allows but no database can store (NUL, half of a surrogate pair),
+numbers that are not JSON (NaN) and nesting deeper than Python reads: the message is
+refused and named, kept as received for the operator — and the other messages of its
+batch are received as if it were not there.
 
 Before, such a message failed the whole batch's COMMIT on PostgreSQL: every message of
 the batch was answered transient-error, again on every resend, and a watched folder
@@ -97,3 +98,32 @@ def test_a_number_that_is_not_json_is_unreadable_and_kept(world, constant):
     assert f"{constant.decode().lstrip('-')} is not a JSON number" in replies[0].problems[0].text
     kept = Transmission.objects.get(outcome=Transmission.Outcome.UNREADABLE)
     assert bytes(kept.raw) == batch[0]
+
+
+def _nested(raw: bytes, depth: int) -> bytes:
+    extensions = (b'"extension":[' + b'{"url":"http://x","extension":[' * depth
+                  + b'{"url":"http://x","valueString":"y"}' + b"]}" * depth + b"],")
+    return _with(raw, b'"status":"unknown"', extensions + b'"status":"unknown"')
+
+
+@pytest.mark.parametrize("depth", [300, 700, 100_000])
+def test_a_message_nested_too_deeply_is_refused_and_the_batch_goes_on(world, depth):
+    """Python's JSON reader and the FHIR validation stop at some depth with a
+    RecursionError: before, that escaped the receiver (HTTP 500, the folder worker's
+    round failing on the same file for ever)."""
+    batch = _batch(world, 3)
+    batch[1] = _nested(batch[1], depth)
+
+    replies = receive_many(batch)
+
+    assert _answers(replies)[::2] == ["ok", "ok"]
+    assert _answers(replies)[1] in ("fatal-error", "400")
+    assert replies[1].problems and replies[1].problems[0].path == "Bundle"
+    kept = Transmission.objects.exclude(outcome=Transmission.Outcome.PROCESSED).get()
+    assert bytes(kept.raw) == batch[1]
+
+
+def test_a_nested_extension_a_sender_may_use_is_received(world):
+    batch = _batch(world, 1)
+    batch[0] = _nested(batch[0], 20)
+    assert _answers(receive_many(batch)) == ["ok"]
