@@ -187,7 +187,7 @@ def receive_many(raws: Sequence[bytes], *, via: str = Transmission.Via.HTTP,
         try:
             message = fhirmsg.parse(raw)
         except Unreadable as exc:
-            _keep(raw, via, Transmission.Outcome.UNREADABLE, exc.bundle_id, exc.header_id,
+            keep(raw, via, Transmission.Outcome.UNREADABLE, exc.bundle_id, exc.header_id,
                   [exc.problem])
             replies[index] = _outcome(400, [exc.problem])
             continue
@@ -258,7 +258,7 @@ def _transient(message: Message) -> Reply:
     return Reply(200, body, AckCode.TRANSIENT_ERROR, "transient", problems=[problem])
 
 
-def _keep(raw: bytes, via: str, outcome: str, bundle_id: str, header_id: str,
+def keep(raw: bytes, via: str, outcome: str, bundle_id: str, header_id: str,
           problems: list[Problem]) -> None:
     """Keep what could not be processed, for the operator; never fails the answer."""
     try:

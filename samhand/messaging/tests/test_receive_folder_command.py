@@ -50,3 +50,41 @@ def test_files_are_received_in_batches_and_a_copy_in_the_same_batch_gets_the_fir
     assert InboundMessage.objects.count() == 1
     assert sorted(Transmission.objects.values_list("outcome", flat=True)) == [
         "duplicate", "processed", "unreadable"]
+
+
+def test_a_file_the_receiver_fails_on_is_kept_and_does_not_hold_back_the_others(
+        world, tmp_path, monkeypatch):
+    """A defect that fails the whole batch (not one answer) used to fail every round on
+    the same files: now the batch is received a file at a time, and the file that fails
+    on its own goes to DIR/failed/, kept as a failed transmission for the operator."""
+    from samhand.messaging import bundle
+
+    names = ["HospitalNotification_Ex_STIN_A.json", "HospitalNotification_Ex_STIN_G.json"]
+    danish_patient(world)
+    for name in names:
+        register_receivers(world, load(name))
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.json").write_bytes(raw(names[0]))
+    poison = fhirmsg.dumps(fhirmsg.restamp(load(names[1])))
+    (tmp_path / "in" / "b.json").write_bytes(poison)
+    poison_id = fhirmsg.parse(poison).header_id
+    real = bundle.check
+
+    def defect(message, **kw):
+        if message.header_id == poison_id:
+            raise ZeroDivisionError("a defect in a check")
+        return real(message, **kw)
+
+    monkeypatch.setattr(bundle, "check", defect)
+    call_command("messaging-receive-folder", str(tmp_path), "--once", verbosity=0)
+
+    assert [p.name for p in (tmp_path / "done").iterdir()] == ["a.json"]
+    assert [p.name for p in (tmp_path / "failed").iterdir()] == ["b.json"]
+    assert not list((tmp_path / "in").iterdir())
+    assert fhirmsg.ack_summary(json.loads((tmp_path / "out" / "a.ack.json").read_text()))[
+        1] == "ok"
+    answer = json.loads((tmp_path / "out" / "b.ack.json").read_text())
+    assert answer["resourceType"] == "OperationOutcome"
+    kept = Transmission.objects.get(outcome=Transmission.Outcome.FAILED)
+    assert bytes(kept.raw) == poison
+    assert InboundMessage.objects.get().status == "accepted"

@@ -3,8 +3,10 @@
 Files `DIR/in/*.json` are received exactly as if POSTed to /fhir/$process-message
 (without a token: the folder is trusted, its permissions are the access control). The
 acknowledgement (or OperationOutcome) is written to `DIR/out/<name>.ack.json`, then the
-file moves to `DIR/done/`. A file is only read once complete: writers should write
-`name.json.tmp` and rename it (rename is atomic), which this command also does.
+file moves to `DIR/done/` (or, where the receiver itself fails on it, to `DIR/failed/`,
+kept as a failed transmission for the operator). A file is only read once complete:
+writers should write `name.json.tmp` and rename it (rename is atomic), which this command
+also does.
 
     samhand messaging-receive-folder /srv/samhand/drop            watch (every 2 s)
     samhand messaging-receive-folder /srv/samhand/drop --once     one pass
@@ -24,8 +26,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from samhand.lib.worker import run_rounds
+from samhand.messaging.bundle import Problem, operation_outcome
 from samhand.messaging.models import Transmission
-from samhand.messaging.receive import receive_many
+from samhand.messaging.receive import Reply, keep, receive_many
 
 BATCH_SIZE = 100
 logger = logging.getLogger("samhand.messaging")
@@ -34,23 +37,47 @@ logger = logging.getLogger("samhand.messaging")
 def process_folder(root: Path, batch_size: int = BATCH_SIZE) -> int:
     """One pass: the files in batches of `batch_size`, each batch in one transaction
     (`receive_many`); answers are written and files moved only after its COMMIT."""
-    incoming, out, done = root / "in", root / "out", root / "done"
-    for folder in (incoming, out, done):
+    incoming, out, done, failed = (root / "in", root / "out", root / "done",
+                                   root / "failed")
+    for folder in (incoming, out, done, failed):
         folder.mkdir(parents=True, exist_ok=True)
     paths = sorted(incoming.glob("*.json"))
     count = 0
     for start in range(0, len(paths), max(1, batch_size)):
         batch = paths[start:start + max(1, batch_size)]
-        replies = receive_many([path.read_bytes() for path in batch],
-                               via=Transmission.Via.FOLDER)
-        for path, reply in zip(batch, replies, strict=True):
+        for path, reply in zip(batch, _receive([path.read_bytes() for path in batch]),
+                               strict=True):
             target = out / f"{path.stem}.ack.json"
             tmp = target.with_suffix(".json.tmp")
-            tmp.write_text(json.dumps(reply.body, ensure_ascii=False), encoding="utf-8")
+            body = reply.body if reply is not None else operation_outcome([_FAILED])
+            tmp.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
             os.replace(tmp, target)
-            os.replace(path, done / path.name)
+            os.replace(path, (done if reply is not None else failed) / path.name)
             count += 1
     return count
+
+
+_FAILED = Problem("Bundle", "MSG_UNKNOWN_CONTENT",
+                  "The receiver failed on this message; it is kept for the operator.",
+                  "exception")
+
+
+def _receive(raws: list[bytes]) -> list[Reply | None]:
+    """The batch's answers. A defect in the receiver that fails a whole batch (rather
+    than answering each message) must not hold back the other files for ever: the batch
+    is received again a file at a time, and a file that fails on its own is kept for
+    the operator (a failed transmission, and DIR/failed/) with None as its answer."""
+    try:
+        return list(receive_many(raws, via=Transmission.Via.FOLDER))
+    except Exception:
+        if len(raws) == 1:
+            logger.exception("the receiver failed on a file; kept for the operator")
+            keep(raws[0], Transmission.Via.FOLDER, Transmission.Outcome.FAILED, "", "",
+                 [_FAILED])
+            return [None]
+        logger.exception("the receiver failed on a batch of %s files; each on its own",
+                         len(raws))
+    return [answer for raw in raws for answer in _receive([raw])]
 
 
 class Command(BaseCommand):
