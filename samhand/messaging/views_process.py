@@ -11,6 +11,7 @@ redirect (samhand.web.middleware, SELF_AUTHENTICATING_URL_NAMES).
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from django.conf import settings
@@ -22,8 +23,10 @@ from samhand.api.auth import user_for_token
 
 from . import bundle as fhirmsg
 from .bundle import Problem
-from .models import Partner
-from .receive import receive
+from .models import Partner, Transmission
+from .receive import keep, receive
+
+logger = logging.getLogger("samhand.messaging")
 
 FHIR_JSON = "application/fhir+json"
 
@@ -65,5 +68,15 @@ def process_message(request: HttpRequest) -> HttpResponse:
     raw = request.read(limit + 1)
     if len(raw) > limit:
         return _refuse(413, "MSG_Element_To_Long", f"The message is larger than {limit} bytes.")
-    reply = receive(raw, caller=partners)
+    try:
+        reply = receive(raw, caller=partners)
+    except Exception:
+        # A defect in the receiver (a database outage is answered transient-error): the
+        # bytes are kept for the operator and the sender, told 500, sends again later.
+        logger.exception("the receiver failed on a message; kept for the operator")
+        problem = Problem("Bundle", "MSG_UNKNOWN_CONTENT",
+                          "The receiver failed on this message; it is kept for the operator.",
+                          "exception")
+        keep(raw, Transmission.Via.HTTP, Transmission.Outcome.FAILED, "", "", [problem])
+        return _answer(500, fhirmsg.operation_outcome([problem]))
     return _answer(reply.status, reply.body)

@@ -75,3 +75,23 @@ def test_malformed_json_is_400_with_an_operation_outcome(world):
     assert response.status_code == 400
     assert json.loads(response.content)["issue"][0]["details"]["coding"][0]["code"] == \
         "MSG_CANT_PARSE_CONTENT"
+
+
+def test_a_message_the_receiver_fails_on_is_kept_and_answered_500(world, monkeypatch):
+    """A defect (not a database outage, which is transient-error): the bytes are kept as
+    a failed transmission for the operator, and the sender gets an OperationOutcome."""
+    from samhand.messaging import bundle
+    from samhand.messaging.models import Transmission
+
+    danish_patient(world)
+    client = _partner_client(world)
+
+    def defect(message, **kw):
+        raise ZeroDivisionError("a defect in a check")
+
+    monkeypatch.setattr(bundle, "check", defect)
+    response = client.post(URL, raw(NAME), content_type="application/fhir+json")
+    assert response.status_code == 500
+    assert response.json()["resourceType"] == "OperationOutcome"
+    assert bytes(Transmission.objects.get(outcome=Transmission.Outcome.FAILED).raw) == raw(NAME)
+    assert not InboundMessage.objects.exists()
