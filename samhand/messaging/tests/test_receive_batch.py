@@ -248,3 +248,18 @@ def test_two_receivers_with_overlapping_batches_apply_each_message_once(world):
     assert Counter(Transmission.objects.values_list("outcome", flat=True)) == {
         "processed": 8, "duplicate": 8}
     assert verify_chain().ok
+
+
+@pytest.mark.django_db
+def test_received_bytes_and_content_are_compressed_with_lz4_on_postgresql():
+    """Cheaper for the server's CPU than pglz (migration 0005, bench/README.md)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("TOAST compression is PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT attrelid::regclass::text, attname, attcompression "
+                       "FROM pg_attribute WHERE attname IN ('raw', 'content', 'ack') AND "
+                       "attrelid IN ('messaging_transmission'::regclass, "
+                       "'messaging_inboundmessage'::regclass) ORDER BY 1, 2")
+        assert cursor.fetchall() == [("messaging_inboundmessage", "ack", "l"),
+                                     ("messaging_inboundmessage", "content", "l"),
+                                     ("messaging_transmission", "raw", "l")]
