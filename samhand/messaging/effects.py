@@ -84,15 +84,16 @@ def read_facts(patient_ids: Iterable[Any]) -> dict[Any, PatientFacts]:
     facts: dict[Any, PatientFacts] = {pk: PatientFacts() for pk in ids}
     if not ids:
         return facts
-    units: dict[Any, dict[Any, Organisation]] = {}
-    for member in CareTeamMember.objects.active().filter(
+    units: dict[Any, dict[Any, None]] = {}
+    for patient_id, organisation_id in CareTeamMember.objects.active().filter(
             patient_id__in=ids, organisation__isnull=False, role__in=HOME_NURSING_ROLES
-    ).select_related("organisation").order_by("period_start"):
-        assert member.organisation is not None
-        units.setdefault(member.patient_id, {}).setdefault(member.organisation.pk,
-                                                           member.organisation)
+    ).order_by("period_start").values_list("patient_id", "organisation_id"):
+        units.setdefault(patient_id, {})[organisation_id] = None
+    # The few units of many patients, each read once (not once a patient).
+    organisations = Organisation.objects.in_bulk({o for found in units.values()
+                                                  for o in found})
     for pk, found in units.items():
-        facts[pk].home_nursing_units = list(found.values())
+        facts[pk].home_nursing_units = [organisations[o] for o in found]
     pathway = _service("samhand.pathways.models", "Pathway")
     task = _service("samhand.pathways.models", "Task")
     if pathway is None or task is None:
