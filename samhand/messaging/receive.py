@@ -571,6 +571,10 @@ def _store(model: type[models.Model], rows: Sequence[models.Model]) -> None:
     """Insert the rows as `bulk_create` would (defaults and pre_save applied, the same
     constraints and triggers), without reading back auto ids (no caller needs them)."""
     db = transaction.get_connection()
+    made_by_database = isinstance(model._meta.pk, models.AutoField | models.BigAutoField)
+    if len(rows) == 1 and not made_by_database:
+        insert(rows[0])  # one message (HTTP): the statement compiled once, not per call
+        return
     if db.vendor != "postgresql" or len(rows) < COPY_FROM_ROWS:
         model._default_manager.bulk_create(rows)
         return
