@@ -634,8 +634,9 @@ def _accept(message: Message, problems: list[Problem], lookups: Lookups,
         problems.append(Problem(fhirmsg.element_path(0, "destination", index, "receiver"),
                                 "MSG_Receiver_Identifier_UNKNOWN",
                                 "The receiver is not an address of this system.", "not-found"))
+    header_id, bundle_id = _ids(message)
     inbound = InboundMessage(
-        header_id=_ids(message)[0], bundle_id=_ids(message)[1],
+        header_id=header_id, bundle_id=bundle_id,
         event=message.event[:64], activity=message.current_activity()[:64],
         sender=sender, receiver=receiver, content=message.bundle, received_at=now)
     if message.may_hold_unstorable:  # refused by `check` if it does: kept as it can be
@@ -645,7 +646,6 @@ def _accept(message: Message, problems: list[Problem], lookups: Lookups,
                                         text=fhirmsg.storable(p.text)) for p in problems]
     if problems:
         inbound.content = _keepable(message)
-    if problems:
         inbound.status = InboundMessage.Status.REJECTED
         inbound.problems = [p.as_dict() for p in problems]
         inbound.ack_code = AckCode.FATAL_ERROR

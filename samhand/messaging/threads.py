@@ -166,9 +166,8 @@ def apply_care_communication(message: Message, inbound: InboundMessage,
     thread = CareThread(thread_key=key, patient=patient, category=category, topic=topic,
                         priority=str(comm.get("priority") or ""), counterpart=inbound.sender,
                         local=receiver, last_message_at=sent_at)
-    if new_thread and store_later(thread):
-        pass
-    elif not _upsert_thread(thread):
+    kept = new_thread and store_later(thread)  # stored with the batch, at its end
+    if not kept and not _upsert_thread(thread):
         # A reply in a known thread: the row as the upsert left it (locked by it).
         thread = CareThread.objects.get(pk=thread.pk)
     sender = message.sender()
