@@ -170,7 +170,10 @@ def _worker(mode: str, chunk: list[bytes], batch: int, queue: Any) -> None:
     from django.db import connection, connections, transaction
 
     connections.close_all()
+    from samhand.lib.worker import tune_collector
     from samhand.messaging.receive import receive, receive_many
+
+    tune_collector()  # as samhand's long-running processes do (worker commands, WSGI)
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
