@@ -17,6 +17,7 @@ Security: the caller's partner (from its API token) must be the message's sender
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -470,6 +471,7 @@ def _receive_batch_storing(items: Sequence[_Item], later: list[models.Model], *,
     replies: dict[int, Reply] = {}
     again: list[_Item] = []
     inbounds: list[InboundMessage] = []
+    received_text: dict[int, str] = {}  # by id(inbound): the JSON as received
     transmissions: list[Transmission] = []
     entries: list[Entry] = []
     for item in items:
@@ -535,6 +537,10 @@ def _receive_batch_storing(items: Sequence[_Item], later: list[models.Model], *,
             continue
         known[header_id] = inbound
         inbounds.append(inbound)
+        if not message.may_hold_unstorable and raw[:1] == b"{" \
+                and inbound.content is message.bundle:
+            with contextlib.suppress(UnicodeDecodeError):  # UTF-16 and the like: encoded
+                received_text[id(inbound)] = raw.decode("utf-8")
         transmission(str(reply.outcome), inbound.problems, inbound)
         replies[item.index] = reply
         if inbound.status == InboundMessage.Status.ACCEPTED and inbound.patient_id is not None \
@@ -549,7 +555,7 @@ def _receive_batch_storing(items: Sequence[_Item], later: list[models.Model], *,
     # the first copy is in flight) take the unique index's entries in the same order, so
     # the later one waits for the other's COMMIT and answers duplicates, never deadlocks.
     inbounds.sort(key=lambda inbound: inbound.header_id)
-    _store(InboundMessage, inbounds)
+    _store(InboundMessage, inbounds, as_received={"content": received_text})
     _store(Transmission, transmissions)
     from . import effects
 
@@ -567,9 +573,15 @@ def _receive_batch_storing(items: Sequence[_Item], later: list[models.Model], *,
 COPY_FROM_ROWS = 2
 
 
-def _store(model: type[models.Model], rows: Sequence[models.Model]) -> None:
+def _store(model: type[models.Model], rows: Sequence[models.Model], *,
+           as_received: dict[str, dict[int, str]] | None = None) -> None:
     """Insert the rows as `bulk_create` would (defaults and pre_save applied, the same
-    constraints and triggers), without reading back auto ids (no caller needs them)."""
+    constraints and triggers), without reading back auto ids (no caller needs them).
+
+    `as_received`: for a JSON column, the JSON text a row's value was read from (by
+    id(row)), which COPY gives PostgreSQL as it came instead of encoding the parsed value
+    again (the same jsonb: PostgreSQL reads the text as Python's json did, keeping the
+    last of repeated keys, and decimals exactly as written)."""
     db = transaction.get_connection()
     made_by_database = isinstance(model._meta.pk, models.AutoField | models.BigAutoField)
     if len(rows) == 1 and not made_by_database:
@@ -586,9 +598,11 @@ def _store(model: type[models.Model], rows: Sequence[models.Model]) -> None:
         sql.Identifier(model._meta.db_table),
         sql.SQL(", ").join(sql.Identifier(f.column) for f in fields))
     # Through Django's error wrapper: a unique violation is an IntegrityError here too.
+    received = {f.attname: (as_received or {}).get(f.attname, {}) for f in fields}
     with db.wrap_database_errors, db.cursor() as cursor, cursor.cursor.copy(statement) as copy:
         for row in rows:
-            copy.write_row([f.get_db_prep_save(f.pre_save(row, True), connection=db)
+            copy.write_row([received[f.attname][id(row)] if id(row) in received[f.attname]
+                            else f.get_db_prep_save(f.pre_save(row, True), connection=db)
                             for f in fields])
     for row in rows:
         row._state.adding = False

@@ -182,3 +182,20 @@ def test_a_failing_message_makes_the_batch_run_again_with_a_savepoint_per_messag
     assert [r.ack_code for r in replies] == ["ok", "ok"]
     assert len([q for q in ctx.captured_queries if q["sql"].startswith("SAVEPOINT")]) == 1
     assert CareMessage.objects.count() == 4
+
+
+def test_each_message_keeps_its_own_content_as_received(world):
+    """The batch stores each message's JSON text as it came (COPY on PostgreSQL), not the
+    parsed Bundle encoded again: the same content, each on its own row, also for a
+    message that is not UTF-8 (encoded again)."""
+    import json
+
+    us, them = _parties(world)
+    patients = [_patient(world, f"0{i + 1}01471234") for i in range(3)]
+    raws = [_care(us, them, p, f"Melding {i} – ære være Ålesund") for i, p in enumerate(patients)]
+    raws[2] = json.dumps(json.loads(raws[2])).encode("utf-16")
+    assert [r.ack_code for r in receive_many(raws)] == ["ok"] * 3
+    for data in raws:
+        bundle = json.loads(data)
+        stored = InboundMessage.objects.get(header_id=bundle["entry"][0]["resource"]["id"])
+        assert stored.content == bundle
