@@ -213,6 +213,27 @@ def test_every_fixture_gets_the_same_answer_in_one_batch_as_one_at_a_time(world)
     assert verify_chain().ok
 
 
+def received_at_once(batches: list[list[bytes]]) -> list[list[Any]]:
+    """Each batch received by its own thread (its own database connection), started
+    together; the replies of each."""
+    replies: list[list[Any]] = [[] for _b in batches]
+    start = threading.Barrier(len(batches))
+
+    def deliver(index: int) -> None:
+        try:
+            start.wait()
+            replies[index] = receive_many(batches[index])
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(len(batches))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return replies
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_receivers_with_overlapping_batches_apply_each_message_once(world):
     if connection.vendor != "postgresql":
@@ -220,25 +241,8 @@ def test_two_receivers_with_overlapping_batches_apply_each_message_once(world):
     us, them = _parties(world)
     patients = [_patient(world, f"{i + 1:02d}01479{i:03d}") for i in range(8)]
     batch = [_admission(us, them, p) for p in patients]
-    answers: list[list[tuple[str, str]]] = []
-    lock = threading.Lock()
-    start = threading.Barrier(2)
-
-    def deliver(order: list[bytes]) -> None:
-        try:
-            start.wait()
-            replies = receive_many(order)
-            with lock:
-                answers.append(sorted((ack_of(r.body)[0], ack_of(r.body)[1]) for r in replies))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=deliver, args=(batch,)),
-               threading.Thread(target=deliver, args=(list(reversed(batch)),))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    answers = [sorted((ack_of(r.body)[0], ack_of(r.body)[1]) for r in replies)
+               for replies in received_at_once([batch, list(reversed(batch))])]
     assert len(answers) == 2 and answers[0] == answers[1]
     assert {code for _h, code in answers[0]} == {"ok"}
     assert InboundMessage.objects.count() == 8

@@ -4,18 +4,17 @@ a message that fails drops its rows with its savepoint."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from samhand.messaging import bundle as fhirmsg
 from samhand.messaging import codes, effects
 from samhand.messaging.models import CareMessage, CareThread, InboundMessage, Transmission
 from samhand.messaging.receive import receive_many
-from samhand.messaging.tests.test_receive_batch import _parties, _patient
+from samhand.messaging.tests.test_receive_batch import _parties, _patient, received_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -127,25 +126,8 @@ def test_two_receivers_starting_the_same_new_thread_at_once_make_one_thread(worl
     key = f"urn:uuid:{fhirmsg.new_id()}"
     batches = [[_care(us, them, patients[0], f"Tråd {n}", key),
                 _care(us, them, patients[1 + n], f"Annen {n}")] for n in range(2)]
-    answers: list[list[str]] = []
-    lock = threading.Lock()
-    start = threading.Barrier(2)
-
-    def deliver(batch: list[bytes]) -> None:
-        try:
-            start.wait()
-            replies = receive_many(batch)
-            with lock:
-                answers.append([str(r.ack_code) for r in replies])
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=deliver, args=(b,)) for b in batches]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(answers) == [["ok", "ok"], ["ok", "ok"]]
+    answers = [[str(r.ack_code) for r in replies] for replies in received_at_once(batches)]
+    assert answers == [["ok", "ok"], ["ok", "ok"]]
     thread = CareThread.objects.get(thread_key=key)
     assert sorted(s["text"] for m in thread.messages.all() for s in m.segments) == [
         "Tråd 0", "Tråd 1"]
