@@ -271,6 +271,18 @@ def keep(raw: bytes, via: str, outcome: str, bundle_id: str, header_id: str,
         logger.exception("could not keep an unprocessed transmission")
 
 
+def keep_failed(raw: bytes, via: str) -> dict[str, Any]:
+    """A defect in the receiver on this message (not a database outage, which is
+    answered transient-error): its bytes are kept as a failed transmission for the
+    operator queue; the OperationOutcome to answer is returned."""
+    logger.exception("the receiver failed on a message; kept for the operator")
+    problem = Problem("Bundle", "MSG_UNKNOWN_CONTENT",
+                      "The receiver failed on this message; it is kept for the operator.",
+                      "exception")
+    keep(raw, via, Transmission.Outcome.FAILED, "", "", [problem])
+    return fhirmsg.operation_outcome([problem])
+
+
 class Lookups:
     """What the messages of one batch need from the address book and the patient list,
     read with one query each instead of one per message."""

@@ -11,7 +11,6 @@ redirect (samhand.web.middleware, SELF_AUTHENTICATING_URL_NAMES).
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 from django.conf import settings
@@ -24,9 +23,7 @@ from samhand.api.auth import user_for_token
 from . import bundle as fhirmsg
 from .bundle import Problem
 from .models import Partner, Transmission
-from .receive import keep, receive
-
-logger = logging.getLogger("samhand.messaging")
+from .receive import keep_failed, receive
 
 FHIR_JSON = "application/fhir+json"
 
@@ -70,13 +67,6 @@ def process_message(request: HttpRequest) -> HttpResponse:
         return _refuse(413, "MSG_Element_To_Long", f"The message is larger than {limit} bytes.")
     try:
         reply = receive(raw, caller=partners)
-    except Exception:
-        # A defect in the receiver (a database outage is answered transient-error): the
-        # bytes are kept for the operator and the sender, told 500, sends again later.
-        logger.exception("the receiver failed on a message; kept for the operator")
-        problem = Problem("Bundle", "MSG_UNKNOWN_CONTENT",
-                          "The receiver failed on this message; it is kept for the operator.",
-                          "exception")
-        keep(raw, Transmission.Via.HTTP, Transmission.Outcome.FAILED, "", "", [problem])
-        return _answer(500, fhirmsg.operation_outcome([problem]))
+    except Exception:  # a defect in the receiver: told 500, the sender sends again later
+        return _answer(500, keep_failed(raw, Transmission.Via.HTTP))
     return _answer(reply.status, reply.body)

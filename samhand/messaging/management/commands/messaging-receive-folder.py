@@ -26,9 +26,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from samhand.lib.worker import run_rounds
-from samhand.messaging.bundle import Problem, operation_outcome
 from samhand.messaging.models import Transmission
-from samhand.messaging.receive import Reply, keep, receive_many
+from samhand.messaging.receive import Reply, keep_failed, receive_many
 
 BATCH_SIZE = 100
 logger = logging.getLogger("samhand.messaging")
@@ -49,32 +48,24 @@ def process_folder(root: Path, batch_size: int = BATCH_SIZE) -> int:
                                strict=True):
             target = out / f"{path.stem}.ack.json"
             tmp = target.with_suffix(".json.tmp")
-            body = reply.body if reply is not None else operation_outcome([_FAILED])
-            tmp.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+            tmp.write_text(json.dumps(reply.body, ensure_ascii=False), encoding="utf-8")
             os.replace(tmp, target)
-            os.replace(path, (done if reply is not None else failed) / path.name)
+            os.replace(path, (failed if reply.outcome == "failed" else done) / path.name)
             count += 1
     return count
 
 
-_FAILED = Problem("Bundle", "MSG_UNKNOWN_CONTENT",
-                  "The receiver failed on this message; it is kept for the operator.",
-                  "exception")
-
-
-def _receive(raws: list[bytes]) -> list[Reply | None]:
+def _receive(raws: list[bytes]) -> list[Reply]:
     """The batch's answers. A defect in the receiver that fails a whole batch (rather
     than answering each message) must not hold back the other files for ever: the batch
     is received again a file at a time, and a file that fails on its own is kept for
-    the operator (a failed transmission, and DIR/failed/) with None as its answer."""
+    the operator (a failed transmission, and DIR/failed/), answered "failed"."""
     try:
         return list(receive_many(raws, via=Transmission.Via.FOLDER))
     except Exception:
         if len(raws) == 1:
-            logger.exception("the receiver failed on a file; kept for the operator")
-            keep(raws[0], Transmission.Via.FOLDER, Transmission.Outcome.FAILED, "", "",
-                 [_FAILED])
-            return [None]
+            return [Reply(500, keep_failed(raws[0], Transmission.Via.FOLDER),
+                          outcome="failed")]
         logger.exception("the receiver failed on a batch of %s files; each on its own",
                          len(raws))
     return [answer for raw in raws for answer in _receive([raw])]
